@@ -1,0 +1,74 @@
+"""Every session a user or CI runs: ``nox -s tests``, ``lint``, ``train``, ``bench``.
+
+``nox -s tests`` builds one virtualenv, installs the CPU PyTorch pin from
+``constraints.txt`` first (so no CUDA build is ever pulled), then every package and app in
+editable mode, and runs pytest over ``packages/*/tests`` and ``apps/*/tests``. Pass paths to
+test one package alone: ``nox -s tests -- packages/hippo-core``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nox
+
+ROOT = Path(__file__).parent
+CONSTRAINTS = str(ROOT / "constraints.txt")
+
+# Dependency order: a package is listed after the packages it needs.
+PACKAGES = ["hippo-core", "ssm-kernels", "s4-layers", "s4-tasks"]
+APPS = ["bench", "train"]
+
+nox.options.sessions = ["tests", "lint"]
+nox.options.default_venv_backend = "venv"
+nox.options.reuse_existing_virtualenvs = True
+
+
+def _projects() -> list[Path]:
+    found = [ROOT / "packages" / name for name in PACKAGES] + [
+        ROOT / "apps" / name for name in APPS
+    ]
+    return [path for path in found if (path / "pyproject.toml").exists()]
+
+
+def _install_workspace(session: nox.Session, *extra: str) -> None:
+    """CPU torch pin first, then every package and app (editable), resolved together."""
+    session.install("-c", CONSTRAINTS, "torch")
+    editables: list[str] = []
+    for path in _projects():
+        editables += ["-e", str(path)]
+    session.install("-c", CONSTRAINTS, *editables, *extra)
+
+
+@nox.session(python="3.11")
+def tests(session: nox.Session) -> None:
+    """Run the whole test suite (or the paths given after ``--``)."""
+    _install_workspace(session, "pytest>=8", "pytest-timeout")
+    targets = session.posargs or [
+        str(path / "tests") for path in _projects() if (path / "tests").is_dir()
+    ]
+    # pytest exits 5 when it collects nothing; nox treats any non-zero code as failure, so a
+    # suite that silently lost its tests fails here instead of passing.
+    session.run("pytest", "-q", *targets, env={"PYTHONHASHSEED": "0"})
+
+
+@nox.session(python="3.11")
+def lint(session: nox.Session) -> None:
+    """ruff check + ruff format --check over the whole tree."""
+    session.install("ruff>=0.6")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session(python="3.11")
+def train(session: nox.Session) -> None:
+    """Train the default experiment (extra Hydra overrides after ``--``)."""
+    _install_workspace(session)
+    session.run("s4-train", *session.posargs)
+
+
+@nox.session(python="3.11")
+def bench(session: nox.Session) -> None:
+    """Benchmarks: ``nox -s bench -- kernels`` (or layers, train); JSON under bench-results/."""
+    _install_workspace(session)
+    session.run("s4-bench", *(session.posargs or ["kernels"]))

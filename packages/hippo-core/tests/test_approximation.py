@@ -1,0 +1,117 @@
+"""HiPPO function approximation really approximates: errors fall with N."""
+
+import numpy as np
+import pytest
+
+from hippo_core import HiPPO, hippo_basis, hippo_project, hippo_reconstruct
+
+L = 1000
+T = np.arange(1, L + 1) / L  # sample times t_k = (k + 1) dt
+
+
+@pytest.fixture
+def signal():
+    rng = np.random.default_rng()
+    a, b, c = rng.uniform(0.5, 1.5, size=3)
+    phase = rng.uniform(0, 2 * np.pi)
+    return a * np.sin(6 * np.pi * T + phase) + b * np.cos(13 * T) + c * T**2
+
+
+def rel(a, b):
+    return np.linalg.norm(a - b) / np.linalg.norm(b)
+
+
+def test_legs_reconstructs_the_whole_history(signal):
+    x = np.linspace(0, 1, 300)
+    errors = {}
+    for N in (8, 16, 64):
+        c = hippo_project(signal, "legs", N)[-1]
+        errors[N] = rel(hippo_reconstruct(c, "legs", x), np.interp(x, T, signal))
+    assert errors[64] < 1e-3
+    assert errors[64] < errors[16] < errors[8]
+
+
+@pytest.mark.parametrize("measure", ["legt", "lmu"])
+def test_legt_reconstructs_the_recent_window(signal, measure):
+    theta = 0.5
+    x = np.linspace(0, 1, 300)
+    reference = np.interp(1 - theta + theta * x, T, signal)
+    errors = {}
+    for N in (4, 8, 64):
+        c = hippo_project(signal, measure, N, theta=theta)[-1]
+        errors[N] = rel(hippo_reconstruct(c, measure, x, theta=theta), reference)
+    assert errors[64] < 1e-3
+    assert errors[64] < errors[8] < errors[4]
+
+
+def test_legt_tracks_the_window_at_every_time(signal):
+    theta, N = 0.25, 32
+    coefs = hippo_project(signal, "legt", N, theta=theta)
+    x = np.linspace(0, 1, 100)
+    for k in (400, 700, 999):
+        now = T[k]
+        reference = np.interp(now - theta + theta * x, T, signal)
+        assert rel(hippo_reconstruct(coefs[k], "legt", x, theta=theta), reference) < 1e-3
+
+
+def test_fout_reconstructs_the_window():
+    bump = np.sin(np.pi * T) ** 2 * (np.sin(6 * np.pi * T) + 1)  # vanishes at the window ends
+    x = np.linspace(0, 1, 300)
+    errors = [
+        rel(hippo_reconstruct(hippo_project(bump, "fout", N)[-1], "fout", x), np.interp(x, T, bump))
+        for N in (8, 16, 64)
+    ]
+    assert errors[2] < 0.03 and errors[2] < errors[1] < errors[0]
+
+
+def test_lagt_reconstructs_recent_lags(signal):
+    beta = 20.0
+    lags = np.linspace(0, 0.1, 100)
+    errors = [
+        rel(
+            hippo_reconstruct(
+                hippo_project(signal, "lagt", N, beta=beta)[-1], "lagt", lags, beta=beta
+            ),
+            np.interp(1 - lags, T, signal),
+        )
+        for N in (4, 32)
+    ]
+    assert errors[1] < 0.01 and errors[1] < errors[0]
+
+
+def test_bilinear_and_zoh_agree_on_fine_grids(signal):
+    a = hippo_project(signal, "legt", 16, method="bilinear")
+    b = hippo_project(signal, "legt", 16, method="zoh")
+    assert rel(b, a) < 1e-3
+
+
+def test_class_wraps_functions(signal):
+    memory = HiPPO("legt", N=16, theta=0.5)
+    c = memory.project(signal)
+    np.testing.assert_array_equal(c, hippo_project(signal, "legt", 16, theta=0.5))
+    assert memory.reconstruct(c[-1], 50).shape == (50,)
+    assert memory.reconstruct(c[-3:], 50).shape == (3, 50)
+
+
+def test_basis_is_orthonormal_under_its_measure():
+    x = np.linspace(0, 1, 20001)
+    for measure in ("legs", "legt", "fout"):
+        G = hippo_basis(measure, 9, x)
+        gram = np.trapezoid(G[:, :, None] * G[:, None, :], x, axis=0)
+        np.testing.assert_allclose(gram, np.eye(9), atol=1e-3)
+
+
+@pytest.mark.parametrize(
+    "call,match",
+    [
+        (lambda: hippo_project(np.ones((3, 3)), "legs", 4), r"1-D array of samples \(L,\)"),
+        (lambda: hippo_project(np.array([1.0, np.nan]), "legs", 4), "NaN"),
+        (lambda: hippo_project(np.ones(5), "fourier", 4), "unknown measure 'fourier'"),
+        (lambda: hippo_project(np.ones(5), "legs", 4, method="zoh"), "LegS discretisation method"),
+        (lambda: hippo_basis("legt", 4, [1.5]), r"must lie in \[0, 1\]"),
+        (lambda: hippo_basis("lagt", 4, [-1.0]), "lags s >= 0"),
+    ],
+)
+def test_errors(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
