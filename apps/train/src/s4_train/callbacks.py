@@ -1,0 +1,61 @@
+"""Lightning callbacks from the ``callbacks`` config section: checkpoints (best and last),
+early stopping, progress bar (rich, tqdm or none) and a learning-rate monitor."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from lightning.pytorch.callbacks import (
+    Callback,
+    EarlyStopping,
+    LearningRateMonitor,
+    ModelCheckpoint,
+    RichProgressBar,
+    TQDMProgressBar,
+)
+
+from s4_train.config import resolve_monitor
+
+
+def _name(value: Any) -> Any:
+    return getattr(value, "name", value)
+
+
+def build_callbacks(
+    callbacks: dict[str, Any], output_dir: str | Path, output_kind: str, with_logger: bool
+) -> list[Callback]:
+    """``with_logger``: a learning-rate monitor needs a logger to write to."""
+    out: list[Callback] = []
+    ckpt = callbacks["checkpoint"]
+    if ckpt["enabled"]:
+        monitor, mode = resolve_monitor(ckpt["monitor"], ckpt["mode"], output_kind)
+        out.append(
+            ModelCheckpoint(
+                dirpath=ckpt["dirpath"] or str(Path(output_dir) / "checkpoints"),
+                filename="best-epoch{epoch:03d}-step{step}",
+                auto_insert_metric_name=False,
+                monitor=monitor,
+                mode=mode,
+                save_top_k=ckpt["save_top_k"],
+                save_last=ckpt["save_last"],
+            )
+        )
+    stop = callbacks["early_stopping"]
+    if stop["enabled"]:
+        monitor, mode = resolve_monitor(stop["monitor"], stop["mode"], output_kind)
+        out.append(
+            EarlyStopping(
+                monitor=monitor, mode=mode, patience=stop["patience"], min_delta=stop["min_delta"]
+            )
+        )
+    bar = _name(callbacks["progress_bar"])
+    if bar == "rich":
+        out.append(RichProgressBar())
+    elif bar == "tqdm":
+        out.append(TQDMProgressBar())
+    elif bar != "none":
+        raise ValueError(f"callbacks.progress_bar: expected 'rich', 'tqdm' or 'none', got {bar!r}")
+    if callbacks["lr_monitor"] and with_logger:
+        out.append(LearningRateMonitor(logging_interval="step"))
+    return out

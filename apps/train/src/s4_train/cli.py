@@ -1,0 +1,65 @@
+"""``s4-train [experiment=NAME] [key=value ...]``: the Hydra entry point.
+
+Hydra composes ``configs/`` (found by :func:`s4_train.config.find_config_dir`) against the
+typed schemas, so a misspelt key or a wrong type stops here with a short message naming the key
+(set ``HYDRA_FULL_ERROR=1`` for the full trace). Outputs go to ``hydra.run.dir``
+(``outputs/<name>/<date>_<time>`` by default).
+"""
+
+from __future__ import annotations
+
+import sys
+
+from omegaconf import DictConfig
+
+from s4_train.config import ConfigError, find_config_dir, validate
+from s4_train.schema import register_configs
+
+
+def _task(cfg: DictConfig) -> None:
+    from hydra.core.hydra_config import HydraConfig
+
+    from s4_tasks import DataFormatError
+
+    output_dir = HydraConfig.get().runtime.output_dir
+    try:
+        validate(cfg)  # before importing Lightning: a config error answers in a second
+        from s4_train.run import train
+
+        results = train(cfg, output_dir)
+    except ConfigError as err:
+        print(f"s4-train: config error: {err}", file=sys.stderr)
+        raise SystemExit(2) from None
+    except (FileNotFoundError, DataFormatError) as err:
+        # missing or malformed dataset files: the loader's message names the file and the fix
+        print(f"s4-train: data error: {err}", file=sys.stderr)
+        raise SystemExit(2) from None
+    if results.get("global_rank", 0) != 0:
+        return
+    val, test = results.get("val", {}), results.get("test", {})
+    summary = ", ".join(
+        f"{split}/{k.split('/')[-1]}={v:.4f}"
+        for split, metrics in (("val", val), ("test", test))
+        for k, v in metrics.items()
+    )
+    print(
+        f"s4-train: {results['name']}: {results['epochs']} epochs, {results['global_step']} steps "
+        f"in {results['wall_seconds']:.1f} s; {summary}; chance={results['chance']}; "
+        f"outputs in {output_dir}"
+    )
+
+
+def main() -> None:
+    import hydra
+
+    try:
+        config_dir = find_config_dir()
+    except ConfigError as err:
+        print(f"s4-train: {err}", file=sys.stderr)
+        raise SystemExit(2) from None
+    register_configs()
+    hydra.main(version_base="1.3", config_path=str(config_dir), config_name="config")(_task)()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,171 @@
+"""The trained network: s4_tasks encoder -> S4 backbone -> s4_tasks decoder.
+
+Shapes: x (B, L, d_input) float or (B, L) long -> encoder -> (B, L, d_model) -> backbone
+(B, L, d_model) -> decoder -> (B, d_output) (class / regression) or (B, l_output, d_output)
+(per-step classification).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """What the network needs to know of a dataset (the fields of s4_tasks.SequenceDataset)."""
+
+    d_input: int
+    d_output: int
+    l_max: int
+    input_kind: str
+    output_kind: str
+    l_output: int | None = None
+    name: str = ""
+    chance: float | None = None
+
+    @classmethod
+    def from_dataset(cls, data: Any) -> DataSpec:
+        return cls(
+            d_input=int(data.d_input),
+            d_output=int(data.d_output),
+            l_max=int(data.l_max),
+            input_kind=str(data.input_kind),
+            output_kind=str(data.output_kind),
+            l_output=None if data.l_output is None else int(data.l_output),
+            name=str(data.name),
+            chance=None if data.chance is None else float(data.chance),
+        )
+
+
+def _first(output: Any) -> torch.Tensor:
+    """Sequence modules return ``(y, next_state)``; keep ``y``."""
+    return output[0] if isinstance(output, tuple) else output
+
+
+class MinimalS4DStack(nn.Module):
+    """Residual stack of the pedagogical ``s4_layers.S4D`` layer, (B, L, H) -> (B, L, H).
+
+    Per layer: z = x (B, H, L); [LayerNorm if prenorm]; z = S4D(z); dropout; x = z + x;
+    [LayerNorm if postnorm]. The same shape as the original minimal S4D example model.
+    """
+
+    def __init__(
+        self,
+        d_model: int,
+        n_layers: int,
+        d_state: int = 64,
+        dropout: float = 0.0,
+        lr: float | None = None,
+        prenorm: bool = False,
+        residual: bool = True,
+    ) -> None:
+        super().__init__()
+        from s4_layers import S4D
+
+        self.prenorm = prenorm
+        self.residual = residual
+        self.layers = nn.ModuleList(
+            S4D(d_model, d_state=d_state, dropout=dropout, transposed=True, lr=lr)
+            for _ in range(n_layers)
+        )
+        self.norms = nn.ModuleList(nn.LayerNorm(d_model) for _ in range(n_layers))
+        self.dropouts = nn.ModuleList(nn.Dropout(dropout) for _ in range(n_layers))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.transpose(-1, -2)  # (B, H, L)
+        for layer, norm, dropout in zip(self.layers, self.norms, self.dropouts):
+            z = x
+            if self.prenorm:
+                z = norm(z.transpose(-1, -2)).transpose(-1, -2)
+            z = dropout(_first(layer(z)))
+            x = z + x if self.residual else z
+            if not self.prenorm:
+                x = norm(x.transpose(-1, -2)).transpose(-1, -2)
+        return x.transpose(-1, -2)
+
+
+class SequenceNetwork(nn.Module):
+    """encoder -> backbone -> decoder; ``forward(x) -> logits or predictions``."""
+
+    def __init__(self, encoder: nn.Module, backbone: nn.Module, decoder: nn.Module) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.backbone = backbone
+        self.decoder = decoder
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.encoder(x)
+        h = _first(self.backbone(h))
+        return self.decoder(h)
+
+
+def _enum_name(value: Any) -> Any:
+    return getattr(value, "name", value)
+
+
+def layer_kwargs(layer: dict[str, Any]) -> dict[str, Any]:
+    """S4Block keyword arguments from ``model.layer``: Enums by name, ``None`` entries dropped
+    (the layer's own default applies)."""
+    return {k: _enum_name(v) for k, v in layer.items() if v is not None}
+
+
+def build_backbone(model: dict[str, Any]) -> nn.Module:
+    """``model`` is the ``model`` config section as a plain dict."""
+    backbone = _enum_name(model["backbone"])
+    layer = layer_kwargs(dict(model.get("layer") or {}))
+    if backbone == "sequence_model":
+        from s4_layers import SequenceModel
+
+        return SequenceModel(
+            model["d_model"],
+            n_layers=model["n_layers"],
+            transposed=False,
+            dropout=model["dropout"],
+            prenorm=model["prenorm"],
+            norm=model["norm"],
+            layer=layer,
+            residual=model["residual"],
+        )
+    if backbone == "s4d_minimal":
+        return MinimalS4DStack(
+            model["d_model"],
+            model["n_layers"],
+            d_state=layer.get("d_state", 64),
+            dropout=model["dropout"],
+            lr=layer.get("lr"),
+            prenorm=model["prenorm"],
+            residual=model["residual"],
+        )
+    raise ValueError(
+        f"model.backbone: expected 'sequence_model' or 's4d_minimal', got {backbone!r}"
+    )
+
+
+def build_network(model: dict[str, Any], task: dict[str, Any], spec: DataSpec) -> SequenceNetwork:
+    """Encoder, backbone and decoder for ``spec`` from the ``model`` and ``task`` sections."""
+    from s4_tasks.decoders import build_decoder
+    from s4_tasks.encoders import build_encoder
+
+    kind = _enum_name(task.get("encoder", "auto"))
+    if kind == "auto":
+        kind = "embedding" if spec.input_kind == "token" else "linear"
+    positional = _enum_name(task.get("positional", "none"))
+    encoder = build_encoder(
+        kind,
+        spec.d_input,
+        model["d_model"],
+        positional=None if positional == "none" else positional,
+        l_max=spec.l_max,
+    )
+    decoder = build_decoder(
+        spec.output_kind,
+        model["d_model"],
+        spec.d_output,
+        pool=_enum_name(task.get("pool", "last")),
+        l_output=spec.l_output,
+    )
+    return SequenceNetwork(encoder, build_backbone(model), decoder)

@@ -1,0 +1,108 @@
+"""The LightningModule: loss and metrics per split, SSM param groups, optimizer settings."""
+
+from __future__ import annotations
+
+import lightning.pytorch as pl
+import pytest
+import torch
+
+from s4_tasks.metrics import accuracy, cross_entropy
+from s4_train import DataSpec, SequenceLightningModule
+
+MODEL = {
+    "backbone": "sequence_model",
+    "d_model": 8,
+    "n_layers": 1,
+    "dropout": 0.0,
+    "prenorm": True,
+    "norm": "layer",
+    "residual": True,
+    "layer": {"mode": "diag", "d_state": 4, "lr": 0.002},
+}
+TASK = {"encoder": "auto", "positional": "none", "pool": "last", "metrics": []}
+OPTIMIZER = {"name": "adamw", "lr": 0.01, "weight_decay": 0.05, "betas": [0.8, 0.99], "eps": 1e-7}
+SCHEDULER = {"name": "constant", "warmup_steps": 0}
+SPEC = DataSpec(3, 4, 12, "real", "class", None, "toy", 0.25)
+
+
+def _module(**kw) -> SequenceLightningModule:
+    args = {
+        "model": MODEL,
+        "task": TASK,
+        "optimizer": OPTIMIZER,
+        "scheduler": SCHEDULER,
+        "spec": dict(SPEC.__dict__),
+        "metrics": ["accuracy", "cross_entropy"],
+    }
+    return SequenceLightningModule(**{**args, **kw})
+
+
+def _loader(n=8):
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(n, 12, 3, generator=g), torch.randint(0, 4, (n,), generator=g)
+    return torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=4)
+
+
+def test_step_loss_is_the_task_loss_and_metrics_are_logged() -> None:
+    module = _module()
+    x, y = next(iter(_loader()))
+    logged = {}
+    module.log = lambda name, value, **kw: logged.__setitem__(name, (float(value.detach()), kw))
+    loss = module.validation_step((x, y), 0)
+    logits = module(x)
+    assert float(loss) == pytest.approx(float(cross_entropy(logits, y)), rel=1e-6)
+    assert logged["val/accuracy"][0] == pytest.approx(float(accuracy(logits, y)))
+    assert logged["val/loss"][1]["sync_dist"] and logged["val/loss"][1]["batch_size"] == 4
+
+
+def test_unknown_metric_names_the_key() -> None:
+    with pytest.raises(ValueError, match=r"task\.metrics"):
+        _module(metrics=["accuracy", "f1"])
+
+
+def test_optimizer_uses_ssm_param_groups(tmp_path) -> None:
+    module = _module()
+    trainer = pl.Trainer(
+        accelerator="cpu",
+        max_steps=1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        default_root_dir=tmp_path,
+        num_sanity_val_steps=0,
+    )
+    trainer.fit(module, train_dataloaders=_loader())
+    optimizer = trainer.optimizers[0]
+    assert isinstance(optimizer, torch.optim.AdamW)
+    groups = optimizer.param_groups
+    assert groups[0]["betas"] == (0.8, 0.99) and groups[0]["eps"] == 1e-7
+    in_groups = [id(p) for g in groups for p in g["params"]]
+    assert sorted(in_groups) == sorted(id(p) for p in module.parameters())  # each exactly once
+    ssm = [g for g in groups if g["weight_decay"] == 0.0]
+    assert ssm, "expected an SSM group with weight decay 0"
+    assert any(g["lr"] == pytest.approx(0.002) for g in ssm)  # model.layer.lr
+    assert any(
+        g["weight_decay"] == pytest.approx(0.05) and g["lr"] == pytest.approx(0.01) for g in groups
+    )
+
+
+def test_training_reduces_the_loss_on_a_learnable_toy_task(tmp_path) -> None:
+    torch.manual_seed(0)
+    x = torch.randn(32, 12, 3)
+    y = (x[:, -1, 0] > 0).long()  # depends on the last step: learnable in a few steps
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=32)
+    module = _module(optimizer={**OPTIMIZER, "lr": 0.05})
+    before = float(cross_entropy(module(x), y))
+    trainer = pl.Trainer(
+        accelerator="cpu",
+        max_steps=15,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        default_root_dir=tmp_path,
+    )
+    trainer.fit(module, train_dataloaders=loader)
+    after = float(cross_entropy(module(x), y))
+    assert after < 0.5 * before
