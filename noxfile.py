@@ -43,7 +43,7 @@ def _install_workspace(session: nox.Session, *extra: str) -> None:
 @nox.session(python="3.11")
 def tests(session: nox.Session) -> None:
     """Run the whole test suite (or the paths given after ``--``)."""
-    _install_workspace(session, "pytest>=8", "pytest-timeout")
+    _install_workspace(session, "pytest>=8", "pytest-timeout", "hatchling>=1.18")
     targets = session.posargs or [
         str(path / "tests") for path in _projects() if (path / "tests").is_dir()
     ]
