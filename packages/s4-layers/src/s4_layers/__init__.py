@@ -1,0 +1,39 @@
+"""S4 (DPLR) and S4D (diagonal) state space layers.
+
+Every sequence module has ``forward(x, state=None, rate=1.0) -> (y, next_state)``,
+``setup_step(mode=...)``, ``step(x, state) -> (y, state)`` and ``default_state(*batch)``.
+"""
+
+from s4_layers import functional
+from s4_layers.__about__ import __version__
+from s4_layers._checks import S4InputError
+from s4_layers.activations import ACTIVATIONS, activation
+from s4_layers.block import S4Block
+from s4_layers.fftconv import FFTConv
+from s4_layers.kernel_base import IMAG_TRANSFORMS, REAL_TRANSFORMS, SSMKernelBase
+from s4_layers.kernel_diag import SSMKernelDiag
+from s4_layers.kernel_dplr import STEP_MODES, SSMKernel, SSMKernelDPLR
+from s4_layers.optim import param_groups, register
+from s4_layers.s4d import S4D
+from s4_layers.sequence_model import SequenceModel
+
+__all__ = [
+    "ACTIVATIONS",
+    "IMAG_TRANSFORMS",
+    "REAL_TRANSFORMS",
+    "S4D",
+    "STEP_MODES",
+    "FFTConv",
+    "S4Block",
+    "S4InputError",
+    "SSMKernel",
+    "SSMKernelBase",
+    "SSMKernelDPLR",
+    "SSMKernelDiag",
+    "SequenceModel",
+    "__version__",
+    "activation",
+    "functional",
+    "param_groups",
+    "register",
+]

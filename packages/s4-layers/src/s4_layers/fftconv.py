@@ -1,0 +1,116 @@
+"""FFTConv: SSM kernel + FFT convolution + D skip + activation + dropout."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from s4_layers._checks import S4InputError, describe
+from s4_layers.activations import activation as make_activation
+from s4_layers.functional.conv import fft_conv
+from s4_layers.kernel_dplr import SSMKernel
+
+
+class FFTConv(nn.Module):
+    r"""``y = act(K * u + D u)`` with K from an SSM kernel; (B, H, L) -> (B, channels * H, L).
+
+    Args:
+        d_model: H.  d_state: N.  channels: output copies per feature (C and D have a
+        channels axis).  bidirectional: adds an anticausal kernel (needs no state; step and
+        state passing are then unavailable).  activation: applied after the D skip.
+        dropout: after the activation.  transposed: (B, H, L) if True else (B, L, H).
+        mode: "dplr" (S4) or "diag" (S4D).  l_max: kernel length bound (see the kernels).
+        **kernel_kw: passed to the kernel (init, dt_min, dt_max, lr, disc, real_transform, ...).
+    """
+
+    def __init__(
+        self,
+        d_model: int,
+        d_state: int = 64,
+        channels: int = 1,
+        bidirectional: bool = False,
+        activation: str | None = "gelu",
+        dropout: float = 0.0,
+        transposed: bool = True,
+        mode: str = "dplr",
+        l_max: int | None = None,
+        **kernel_kw,
+    ) -> None:
+        super().__init__()
+        self.H, self.channels, self.bidirectional = d_model, channels, bidirectional
+        self.transposed = transposed
+        self.kernel = SSMKernel(
+            mode,
+            d_model,
+            d_state,
+            channels=channels * (1 + bidirectional),
+            l_max=l_max,
+            **kernel_kw,
+        )
+        self.D = nn.Parameter(torch.randn(channels, d_model))
+        self.activation = make_activation(activation, dim=1)
+        self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
+        self.d_output = channels * d_model
+
+    def _to_bhl(self, x: torch.Tensor) -> torch.Tensor:
+        layout = "(B, H, L)" if self.transposed else "(B, L, H)"
+        axis = 1 if self.transposed else 2
+        if not isinstance(x, torch.Tensor) or x.dim() != 3 or x.shape[axis] != self.H:
+            got = describe(x) if isinstance(x, torch.Tensor) else type(x).__name__
+            raise S4InputError(f"x: expected {layout} with H={self.H}, got {got}")
+        return x if self.transposed else x.transpose(1, 2)
+
+    def _no_state_if_bidirectional(self, state) -> None:
+        if self.bidirectional and state is not None:
+            raise S4InputError("state: expected None for a bidirectional layer, got a tensor")
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        state: torch.Tensor | None = None,
+        rate: float = 1.0,
+        return_states: bool = False,
+    ):
+        """Returns ``(y, next_state)``; next_state is None unless a state was given (pass
+        ``default_state(B)`` to start from zero). With ``return_states=True`` (diag kernel only)
+        the second output is every state (B, H, N/2, L) instead; its last slice is next_state."""
+        u = self._to_bhl(x)
+        self._no_state_if_bidirectional(state)
+        L = u.shape[-1]
+        K = self.kernel(L, rate=rate)  # (channels [* 2], H, L), computed once per forward
+        if self.bidirectional:
+            y = fft_conv(u.unsqueeze(1), K[: self.channels], K[self.channels :])
+        else:
+            y = fft_conv(u.unsqueeze(1), K)
+        y = y + self.D.unsqueeze(-1) * u.unsqueeze(1)  # (B, channels, H, L)
+        next_state = None
+        if return_states:
+            if self.kernel.mode != "diag" or self.bidirectional:
+                raise S4InputError(
+                    "return_states: expected a unidirectional diag kernel, got "
+                    f"mode={self.kernel.mode!r}, bidirectional={self.bidirectional}"
+                )
+            next_state = self.kernel.all_states(u, state, rate=rate)
+            if state is not None:
+                y = y + self.kernel.state_output(state, L, rate=rate)
+        elif state is not None:
+            y_state, next_state = self.kernel.forward_state(u, state, rate=rate)
+            y = y + y_state
+        y = self.dropout(self.activation(y.flatten(1, 2)))
+        return (y if self.transposed else y.transpose(1, 2)), next_state
+
+    def default_state(self, *batch: int, device=None) -> torch.Tensor:
+        return self.kernel.default_state(*batch, device=device)
+
+    def setup_step(self, mode: str | None = None, rate: float = 1.0) -> None:
+        if self.bidirectional:
+            raise S4InputError("setup_step: expected a unidirectional layer, got bidirectional")
+        self.kernel.setup_step(mode=mode, rate=rate)
+
+    def step(self, x: torch.Tensor, state: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """x (B, H), state (B, H, N/2) -> (y (B, channels * H), next state)."""
+        if self.bidirectional:
+            raise S4InputError("step: expected a unidirectional layer, got bidirectional")
+        y, state = self.kernel.step(x, state)
+        y = y + self.D * x.unsqueeze(1)
+        return self.dropout(self.activation(y.flatten(1, 2))), state

@@ -1,0 +1,164 @@
+r"""Discretisation of diagonal and DPLR state space models.
+
+Conjugate-pair convention: a state of size N is stored as ``N2 = N/2`` complex entries ``x``,
+one of each conjugate pair; the full system acts on ``[x, conj x]``. For a DPLR matrix
+``A = diag(Lambda) - P P^*`` (full, rank r) the coupling between the halves makes ``A`` *real*
+linear (not complex linear) on the half state:
+
+    A x = Lambda * x - sum_r P_r * 2 Re(P_r^H x).
+
+The dense forms below use the interleaved real basis ``x_real = view_as_real(x).reshape(N)``
+(``[Re x_0, Im x_0, Re x_1, ...]``), in which the full system is an ordinary real (N, N) one:
+
+    A_real = blockdiag([[a, -b], [b, a]]) - 2 sum_r p_r p_r^T,   p_r = interleave(Re P_r, Im P_r)
+    B_real = interleave(Re B, Im B),   C_real = 2 interleave(Re C, -Im C)   (y = C_real x_real).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from s4_layers._checks import check_choice
+
+DIAG_DISCS = ("zoh", "bilinear", "dss")
+
+
+def expm1_complex(x: torch.Tensor) -> torch.Tensor:
+    """exp(x) - 1 for complex x without cancellation when |x| is small.
+
+    Re: expm1(a) cos b - 2 sin^2(b/2);  Im: exp(a) sin b   (x = a + ib).
+    """
+    a, b = x.real, x.imag
+    re = torch.expm1(a) * torch.cos(b) - 2 * torch.sin(b / 2) ** 2
+    im = torch.exp(a) * torch.sin(b)
+    return torch.complex(re, im)
+
+
+def discretize_diag(
+    dt: torch.Tensor, A: torch.Tensor, B: torch.Tensor, disc: str = "zoh", L: int | None = None
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    r"""Diagonal discretisation: returns ``(dA, dB, log_dA)``, each (H, N2) complex.
+
+    - zoh:      dA = exp(dt A),  dB = (exp(dt A) - 1) / A * B
+    - bilinear: dA = (1 + dt A/2) / (1 - dt A/2),  dB = dt B / (1 - dt A/2),
+                log dA = 2 atanh(dt A / 2)   (no cancellation for small dt A)
+    - dss:      dA = exp(dt A),  dB = (exp(dt A) - 1) / (A (exp(dt A L) - 1)) * B   (the DSS
+                exp-sum normalisation, which depends on the kernel length ``L``).
+
+    Shapes: dt (H,), A (H, N2), B (..., H, N2).
+    """
+    check_choice("disc", disc, DIAG_DISCS)
+    dtA = dt.unsqueeze(-1) * A
+    if disc == "bilinear":
+        log_dA = 2 * torch.atanh(dtA / 2)
+        dA = (1 + dtA / 2) / (1 - dtA / 2)
+        dB = B * (dt.unsqueeze(-1) / (1 - dtA / 2))
+        return dA, dB, log_dA
+    dA = torch.exp(dtA)
+    if disc == "zoh":
+        return dA, B * (expm1_complex(dtA) / A), dtA
+    if L is None:
+        raise ValueError("disc='dss': expected the kernel length L (int), got None")
+    return dA, B * (expm1_complex(dtA) / (A * expm1_complex(dtA * L))), dtA
+
+
+# ---------------------------------------------------------------------------------------------
+# Dense real forms of the DPLR system (interleaved real basis, see the module docstring)
+
+
+def complex_to_real(x: torch.Tensor) -> torch.Tensor:
+    """(..., N2) complex -> (..., N) real interleaved [Re x_0, Im x_0, ...]."""
+    return torch.view_as_real(x.resolve_conj()).flatten(-2)
+
+
+def real_to_complex(x: torch.Tensor) -> torch.Tensor:
+    """(..., N) real interleaved -> (..., N2) complex (inverse of :func:`complex_to_real`)."""
+    return torch.view_as_complex(x.unflatten(-1, (-1, 2)).contiguous())
+
+
+def output_to_real(C: torch.Tensor) -> torch.Tensor:
+    """C (..., N2) complex -> C_real (..., N) with ``2 Re(C x) == C_real . complex_to_real(x)``."""
+    return 2 * complex_to_real(C.conj())
+
+
+def dplr_real_matrix(A: torch.Tensor, P: torch.Tensor) -> torch.Tensor:
+    """A (H, N2) complex, P (rank, H, N2) complex -> A_real (H, N, N) of diag(A) - P P^*."""
+    H, N2 = A.shape
+    a, b = A.real, A.imag
+    blocks = torch.stack([torch.stack([a, -b], -1), torch.stack([b, a], -1)], -2)  # (H,N2,2,2)
+    eye = torch.eye(N2, dtype=a.dtype, device=a.device)
+    # block-diagonal (H, N2, 2, N2, 2) -> (H, N, N)
+    dense = (blocks.unsqueeze(-2) * eye.view(N2, 1, N2, 1)).reshape(H, 2 * N2, 2 * N2)
+    p = complex_to_real(P)  # (rank, H, N)
+    return dense - 2 * torch.einsum("rhi,rhj->hij", p, p)
+
+
+def dplr_bilinear_dense(
+    dt: torch.Tensor, A: torch.Tensor, P: torch.Tensor, B: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""Bilinear discretisation of the full DPLR system in the real basis.
+
+    dA = (I - dt/2 A)^{-1} (I + dt/2 A)  (H, N, N),   dB = (I - dt/2 A)^{-1} dt B  (H, N).
+    """
+    A_real = dplr_real_matrix(A, P)
+    N = A_real.shape[-1]
+    eye = torch.eye(N, dtype=A_real.dtype, device=A_real.device)
+    # (I - dt/2 A)^{-1} (I + dt/2 A) = 2 (I - dt/2 A)^{-1} - I: one inverse, no second product
+    # (batched inv is also much faster on CPU than solve with an (N, N+1) right-hand side)
+    inv = torch.linalg.inv(eye - (dt / 2).view(-1, 1, 1) * A_real)
+    dB = (inv @ (dt.view(-1, 1) * complex_to_real(B)).unsqueeze(-1)).squeeze(-1)
+    return 2 * inv - eye, dB
+
+
+def dplr_bilinear_terms(
+    dt: torch.Tensor, A: torch.Tensor, P: torch.Tensor, B: torch.Tensor, L: int
+) -> dict[str, torch.Tensor]:
+    r"""Everything the DPLR kernel and state forwarding need from the dense system (real basis).
+
+    Returns dA = Abar, dB = Bbar, power = Abar^L, S = sum_{j<L} Abar^j and
+    one_minus_power = I - Abar^L. Abar is kept as I + E with E = Abar - I = dt (I - dt/2 A)^{-1} A
+    computed directly, and all powers as I + E_m (see :func:`power_sum_near_identity`): for
+    small dt, Abar is within ~dt|A| of I and storing Abar itself in float32 would lose the
+    digits of E that decide Abar^L and S (relative error eps / (dt |A|) instead of eps).
+    """
+    A_real = dplr_real_matrix(A, P)
+    N = A_real.shape[-1]
+    eye = torch.eye(N, dtype=A_real.dtype, device=A_real.device)
+    inv = torch.linalg.inv(eye - (dt / 2).view(-1, 1, 1) * A_real)
+    E = dt.view(-1, 1, 1) * (inv @ A_real)
+    dB = (inv @ (dt.view(-1, 1) * complex_to_real(B)).unsqueeze(-1)).squeeze(-1)
+    E_L, S = power_sum_near_identity(E, L)
+    return {"dA": eye + E, "dB": dB, "power": eye + E_L, "S": S, "one_minus_power": -E_L}
+
+
+def power_sum_near_identity(E: torch.Tensor, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """For M = I + E: (M^n - I, sum_{j<n} M^j), by binary doubling (about 3 log2 n matmuls).
+
+    With M^m = I + E_m:  E_{2m} = 2 E_m + E_m E_m,  S_{2m} = S_m (I + M^m) = 2 S_m + S_m E_m,
+    E_{m+1} = E_m + E + E_m E,  S_{m+1} = S_m + I + E_m.  The identity is never added to a
+    small quantity and subtracted again, so E_n keeps full relative precision.
+    """
+    eye = torch.eye(E.shape[-1], dtype=E.dtype, device=E.device)
+    E_m, S = torch.zeros_like(E), torch.zeros_like(E)
+    for bit in bin(n)[2:]:
+        S = 2 * S + S @ E_m
+        E_m = 2 * E_m + E_m @ E_m
+        if bit == "1":
+            S = S + eye + E_m
+            E_m = E_m + E + E_m @ E
+    return E_m, S
+
+
+def matrix_power(M: torch.Tensor, n: int) -> torch.Tensor:
+    """M^n for a batch of square matrices by repeated squaring (log2 n matmuls)."""
+    result = None
+    base = M
+    while n > 0:
+        if n & 1:
+            result = base if result is None else result @ base
+        n >>= 1
+        if n:
+            base = base @ base
+    if result is None:
+        return torch.eye(M.shape[-1], dtype=M.dtype, device=M.device).expand_as(M).clone()
+    return result

@@ -1,0 +1,92 @@
+"""dplr_kernel and the DPLR state-forwarding functions against the unrolled full recurrence."""
+
+import pytest
+import torch
+
+import hippo_core
+from s4_layers import S4InputError
+from s4_layers.functional import dplr_kernel, dplr_next_state, dplr_state_output
+
+GRID = [(N, L) for N in (2, 16, 64) for L in (1, 7, 256, 1000)]
+NON_HIPPO = ("lin", "inv", "real", "rand")
+
+
+def _system(ref, init, N, dtype, seed):
+    rank = 2 if "legt" in init else 1
+    kw = {"P_scale": 0.3} if init in NON_HIPPO else {}  # exercise the low-rank term there too
+    return ref.random_system(init, N, rank=rank, dtype=dtype, seed=seed, **kw)
+
+
+@pytest.mark.parametrize("init", hippo_core.DPLR_INITS)
+def test_dplr_kernel_matches_recurrence(ref, init):
+    i = hippo_core.DPLR_INITS.index(init)
+    for N, L in (GRID[i % len(GRID)], GRID[(i + 5) % len(GRID)], GRID[(i + 7) % len(GRID)]):
+        for dtype in (torch.float64, torch.float32):
+            s = _system(ref, init, N, dtype, seed=i)
+            K = dplr_kernel(s.dt, s.A, s.P, s.B, s.C, L)
+            assert K.shape == (2, 3, L) and K.dtype == dtype
+            K_ref = ref.kernel(s.dt, s.A, s.B, s.C, L, P=s.P, disc="bilinear")
+            tol = 1e-10 if dtype == torch.float64 else ref.tol32(s.dt, s.A, L, power=True)
+            assert ref.rel_err(K, K_ref) < tol, (N, L, dtype)
+
+
+@pytest.mark.parametrize(("N", "L"), GRID)
+def test_dplr_kernel_full_grid_legs(ref, N, L):
+    s = ref.random_system("legs", N, dtype=torch.float32, seed=N + L)
+    K = dplr_kernel(s.dt, s.A, s.P, s.B, s.C, L)
+    K_ref = ref.kernel(s.dt, s.A, s.B, s.C, L, P=s.P, disc="bilinear")
+    assert ref.rel_err(K, K_ref) < ref.tol32(s.dt, s.A, L, power=True)
+
+
+@pytest.mark.parametrize("init", ["legs", "fout", "legt", "lin"])
+@pytest.mark.parametrize("L", [1, 2, 7, 64, 301])
+def test_state_forwarding(ref, init, L):
+    for dtype in (torch.float64, torch.float32):
+        s = _system(ref, init, 16, dtype, seed=L)
+        u = torch.randn(2, 3, L, dtype=dtype)
+        x0 = torch.randn(2, 3, 8, dtype=s.A.dtype)
+        _, xL, _ = ref.recurrence(s.dt, s.A, s.B, s.C, u, P=s.P, disc="bilinear", state=x0)
+        y0, _, _ = ref.recurrence(s.dt, s.A, s.B, s.C, 0 * u, P=s.P, disc="bilinear", state=x0)
+        tol = 1e-10 if dtype == torch.float64 else 1e-5
+        out = dplr_state_output(s.dt, s.A, s.P, s.C, x0, L)
+        assert out.shape == (2, 2, 3, L) and out.dtype == dtype
+        assert ref.rel_err(out, y0) < tol
+        nxt = dplr_next_state(s.dt, s.A, s.P, s.B, u, x0)
+        assert nxt.shape == (2, 3, 8) and nxt.dtype == s.A.dtype
+        assert ref.rel_err(nxt, xL) < tol
+        _, xL0, _ = ref.recurrence(s.dt, s.A, s.B, s.C, u, P=s.P, disc="bilinear")
+        assert ref.rel_err(dplr_next_state(s.dt, s.A, s.P, s.B, u), xL0) < tol
+
+
+@pytest.mark.parametrize("rank", [1, 2])
+def test_gradcheck_dplr_kernel(rank):
+    g = torch.Generator().manual_seed(rank)
+    dt = torch.rand(2, dtype=torch.float64, generator=g) * 0.1 + 0.05
+    A = torch.complex(
+        -0.5 - torch.rand(2, 2, generator=g, dtype=torch.float64),
+        3 * torch.randn(2, 2, generator=g, dtype=torch.float64),
+    )
+    P = 0.5 * torch.randn(rank, 2, 2, dtype=torch.complex128, generator=g)
+    B = torch.randn(2, 2, dtype=torch.complex128, generator=g)
+    C = torch.randn(1, 2, 2, dtype=torch.complex128, generator=g)
+    for L in (5, 6):  # odd and even (the z = -1 bin)
+        inputs = tuple(t.clone().requires_grad_() for t in (dt, A, P, B, C))
+        assert torch.autograd.gradcheck(lambda *a, n=L: dplr_kernel(*a, n), inputs)
+    u = torch.randn(1, 2, 6, dtype=torch.float64, generator=g, requires_grad=True)
+    x0 = torch.randn(1, 2, 2, dtype=torch.complex128, generator=g, requires_grad=True)
+    inputs = (A.clone().requires_grad_(), P.clone().requires_grad_(), u, x0)
+    assert torch.autograd.gradcheck(lambda a, p, uu, x: dplr_next_state(dt, a, p, B, uu, x), inputs)
+    inputs = (A.clone().requires_grad_(), C.clone().requires_grad_(), x0)
+    assert torch.autograd.gradcheck(lambda a, c, x: dplr_state_output(dt, a, P, c, x, 5), inputs)
+
+
+def test_bad_input_names_expected_and_given(ref):
+    s = ref.random_system("legs", 8)
+    with pytest.raises(ValueError, match=r"disc: expected one of \['bilinear'\], got 'zoh'"):
+        dplr_kernel(s.dt, s.A, s.P, s.B, s.C, 5, disc="zoh")
+    with pytest.raises(S4InputError, match=r"P: expected shape \(rank, H, N/2\)"):
+        dplr_kernel(s.dt, s.A, s.P[:, :2], s.B, s.C, 5)
+    with pytest.raises(S4InputError, match=r"dt: expected shape \(H,\)"):
+        dplr_kernel(s.dt[:2], s.A, s.P, s.B, s.C, 5)
+    with pytest.raises(S4InputError, match=r"state: expected complex \(batch, H, N/2\)"):
+        dplr_state_output(s.dt, s.A, s.P, s.C, torch.zeros(1, 3, 4), 5)

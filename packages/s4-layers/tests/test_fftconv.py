@@ -1,0 +1,96 @@
+"""FFTConv: three modes agree, bidirectional / channels shapes, return_states, layouts."""
+
+import copy
+
+import pytest
+import torch
+
+from s4_layers import FFTConv, S4InputError
+
+MODES = [("dplr", "dense"), ("dplr", "linear"), ("diag", None)]
+
+
+def _three_modes(layer, x, step_mode=None):
+    s0 = layer.default_state(x.shape[0])
+    y, s = layer(x, state=s0)
+    half = x.shape[-1] // 2 + 1
+    y1, s1 = layer(x[..., :half], state=s0)
+    y2, s2 = layer(x[..., half:], state=s1)
+    layer.setup_step(mode=step_mode)
+    st, ys = s0, []
+    for t in range(x.shape[-1]):
+        yt, st = layer.step(x[..., t], st)
+        ys.append(yt)
+    return y, s, torch.cat([y1, y2], -1), s2, torch.stack(ys, -1), st
+
+
+@pytest.mark.parametrize(("mode", "step_mode"), MODES)
+def test_three_modes_agree(ref, mode, step_mode):
+    torch.manual_seed(0)
+    layer = FFTConv(6, d_state=16, channels=2, mode=mode, activation="id")
+    x = torch.randn(2, 6, 45)
+    ref_layer = copy.deepcopy(layer).double()
+    y64, s64, yh, sh, ys, ss = _three_modes(ref_layer, x.double(), step_mode)
+    for out, target in ((yh, y64), (ys, y64), (sh, s64), (ss, s64)):
+        assert ref.rel_err(out, target.detach()) < 1e-10
+    y, s, yh, sh, ys, ss = _three_modes(layer, x, step_mode)
+    for out, target in ((y, y64), (yh, y64), (ys, y64), (s, s64), (sh, s64), (ss, s64)):
+        assert ref.rel_err(out, target.detach()) < 1e-5
+
+
+def test_channels_bidirectional_and_layout_shapes():
+    layer = FFTConv(5, d_state=8, channels=3, bidirectional=True, transposed=False, mode="diag")
+    y, state = layer(torch.randn(2, 17, 5))
+    assert y.shape == (2, 17, 15) and state is None
+    with pytest.raises(S4InputError, match="state: expected None for a bidirectional layer"):
+        layer(torch.randn(2, 17, 5), state=layer.default_state(2))
+    with pytest.raises(S4InputError, match="step: expected a unidirectional layer"):
+        layer.step(torch.randn(2, 5), layer.default_state(2))
+
+
+def test_bidirectional_is_causal_plus_anticausal():
+    torch.manual_seed(1)
+    layer = FFTConv(3, d_state=8, bidirectional=True, mode="dplr", activation="id").double()
+    x = torch.randn(1, 3, 12, dtype=torch.float64)
+    K = layer.kernel(12).detach()
+    y, _ = layer(x)
+    ref = layer.D[0, :, None].detach() * x
+    for k in range(12):
+        for j in range(12):
+            ref[..., k] += K[0, :, k - j] * x[..., j] if j <= k else K[1, :, j - k - 1] * x[..., j]
+    assert torch.allclose(y.detach(), ref, atol=1e-10)
+
+
+def test_return_states_gives_every_state(ref):
+    layer = FFTConv(4, d_state=8, mode="diag").double()
+    x = torch.randn(2, 4, 30, dtype=torch.float64)
+    s0 = torch.randn(2, 4, 4, dtype=torch.complex128)
+    y_all, states = layer(x, state=s0, return_states=True)
+    assert states.shape == (2, 4, 4, 30)
+    k = layer.kernel
+    _, _, ref_states = ref.recurrence(k.dt(), k.A(), k.B_c(), k.C_c(), x, state=s0)
+    assert ref.rel_err(states, ref_states) < 1e-10
+    y, last = layer(x, state=s0)
+    assert torch.allclose(states[..., -1], last) and torch.allclose(y_all, y)
+    with pytest.raises(S4InputError, match="return_states: expected a unidirectional diag"):
+        FFTConv(4, d_state=8, mode="dplr")(x.float(), return_states=True)
+
+
+def test_setup_step_repeatedly_leaves_conv_mode_intact():
+    layer = FFTConv(4, d_state=8, mode="dplr")
+    x = torch.randn(1, 4, 20)
+    y0, _ = layer(x)
+    for mode in ("dense", "linear", "dense"):
+        layer.setup_step(mode=mode)
+    y1, _ = layer(x)
+    assert torch.equal(y0, y1)
+
+
+def test_bad_x_names_layout():
+    layer = FFTConv(4, d_state=8)
+    with pytest.raises(S4InputError, match=r"x: expected \(B, H, L\) with H=4, got shape \(2, 5"):
+        layer(torch.randn(2, 5, 7))
+    with pytest.raises(S4InputError, match=r"x: expected \(B, H, L\) with H=4, got shape \(4, 7"):
+        layer(torch.randn(4, 7))
+    with pytest.raises(S4InputError, match=r"state: expected complex \(batch, H, N/2\)"):
+        layer(torch.randn(2, 4, 7), state=torch.zeros(2, 4, 3, dtype=torch.cfloat))

@@ -1,0 +1,108 @@
+"""Backend registry: which backends exist, which are available here, and which one to use.
+
+Selection rule for ``backend=None`` (decided by ``s4-bench kernels``, see the README table):
+
+* CPU tensors: ``torch`` (the chunked pure-torch backend). It beat both naive and pykeops on
+  CPU in every configuration benchmarked, with a fraction of naive's memory.
+* CUDA tensors: ``cuda`` when CuPy is installed and the dtype is complex64, else ``keops`` when
+  pykeops is installed, else ``torch``.
+* any other device: ``torch``.
+
+An explicitly named backend that is not available raises :class:`BackendUnavailableError`
+(a ``ValueError``) naming the extra to install.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import ModuleType
+
+import torch
+
+from ssm_kernels._validate import KernelInputError
+
+BACKEND_NAMES = ("naive", "torch", "keops", "cuda")
+_EXTRA = {"keops": "pip install ssm-kernels[keops]", "cuda": "pip install ssm-kernels[cuda]"}
+
+
+class BackendUnavailableError(KernelInputError):
+    """An explicitly requested backend cannot run here (missing extra, compiler or GPU)."""
+
+
+@dataclass(frozen=True)
+class BackendStatus:
+    """One row of :func:`backends`: ``available`` and, when not, ``reason``."""
+
+    name: str
+    available: bool
+    reason: str | None
+    devices: tuple[str, ...]
+    install: str | None = None
+
+    def __bool__(self) -> bool:
+        return self.available
+
+
+def _module(name: str) -> ModuleType:
+    return importlib.import_module(f"ssm_kernels.{name}")
+
+
+@functools.cache
+def _availability(name: str) -> tuple[bool, str | None]:
+    if name in ("naive", "torch"):
+        return True, None
+    probe: Callable[[], str | None] = _module(name).unavailable_reason
+    reason = probe()
+    return reason is None, reason
+
+
+def backends() -> dict[str, BackendStatus]:
+    """Every backend, in preference order, with availability and the reason when unavailable."""
+    devices = {
+        "naive": ("cpu", "cuda", "any"),
+        "torch": ("cpu", "cuda", "any"),
+        "keops": ("cpu", "cuda"),
+        "cuda": ("cuda",),
+    }
+    out = {}
+    for name in BACKEND_NAMES:
+        ok, reason = _availability(name)
+        out[name] = BackendStatus(name, ok, reason, devices[name], _EXTRA.get(name))
+    return out
+
+
+def _check_name(backend: object) -> str | None:
+    if backend is None:
+        return None
+    if not isinstance(backend, str) or backend not in BACKEND_NAMES:
+        raise KernelInputError(f"backend: expected None or one of {BACKEND_NAMES}, got {backend!r}")
+    return backend
+
+
+def resolve(backend: object, device: torch.device, dtype: torch.dtype) -> ModuleType:
+    """The backend module for these inputs: the named one (checked) or the automatic pick."""
+    name = _check_name(backend)
+    if name is None:
+        return _module(auto_backend(device, dtype))
+    ok, reason = _availability(name)
+    if not ok:
+        extra = f"; install it with `{_EXTRA[name]}`" if name in _EXTRA else ""
+        raise BackendUnavailableError(f"backend {name!r} is unavailable: {reason}{extra}")
+    module = _module(name)
+    check = getattr(module, "check_inputs", None)
+    if check is not None:
+        check(device, dtype)
+    return module
+
+
+def auto_backend(device: torch.device, dtype: torch.dtype) -> str:
+    """The name ``backend=None`` resolves to for tensors on ``device`` of complex ``dtype``."""
+    if device.type == "cuda":
+        if dtype == torch.complex64 and _availability("cuda")[0]:
+            return "cuda"
+        if _availability("keops")[0]:
+            return "keops"
+    return "torch"

@@ -1,0 +1,274 @@
+"""The torch backend: pure torch, memory-efficient, the CPU default.
+
+Cauchy. out[b, e, l] = sum_n V[b, e, n] R[b, n, l] with R = 1 / (z_l - W_n). R is built one
+cache-sized block (Bc, N, Lc) at a time and reduced at once, so peak memory is
+O(B (N + L) + block) instead of O(B N L). The backward recomputes R blockwise (nothing of size
+N L is saved) and needs, with h = conj(grad_out),
+    grad_V[b, e, n] = conj(sum_l h[b, e, l] R[b, n, l])
+    grad_W[b, n]    = conj(sum_e V[b, e, n] sum_l h[b, e, l] R[b, n, l]^2)
+    grad_z[b, l]    = -conj(sum_e h[b, e, l] sum_n V[b, e, n] R[b, n, l]^2)
+(PyTorch's convention for a holomorphic map: grad_in = grad_out * conj(d out / d in)). The
+conjugate pair term is handled by stacking [v, conj v] and [w, conj w] outside the Function, so
+autograd applies the conj chain rule.
+
+Vandermonde. l = q Lc + j splits exp(x l) = exp(x q Lc) exp(x j): a (N, Q) factor and a (N, Lc)
+factor, both computed directly with exp (no long cumulative products, so no error growth).
+    out[b, e, q, j] = sum_n (V[b, e, n] exp(x_n q Lc)) exp(x_n j)
+is then one batched complex matmul (E Q, N) @ (N, Lc); the transpose reduction
+sum_l u_l exp(x_n l) is the mirror matmul (E Q, Lc) @ (Lc, N) followed by a weighted sum over q.
+Memory is O(B N sqrt(L)) besides inputs and outputs.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch.autograd.function import once_differentiable
+
+from ssm_kernels._layout import make_layout
+
+# Elements of complex scratch per block: ~1-2 MB, sized to stay in L2 (measured in s4-bench).
+_BLOCK_ELEMS = 1 << 17
+_CAUCHY_LC = 128
+
+
+def _cauchy_blocks(RB: int, N: int, L: int):
+    """Yield (batch, state, length) slices tiling (RB, N, L) in blocks of ~_BLOCK_ELEMS.
+
+    The length block is fixed (_CAUCHY_LC); the state is split only when N alone overflows
+    the budget (large N), otherwise several batch rows share a block.
+    """
+    lc = min(L, _CAUCHY_LC)
+    nc = min(N, max(1, _BLOCK_ELEMS // lc))
+    bc = max(1, min(RB, _BLOCK_ELEMS // (nc * lc)))
+    for b0 in range(0, RB, bc):
+        for l0 in range(0, L, lc):
+            for n0 in range(0, N, nc):
+                yield slice(b0, b0 + bc), slice(n0, n0 + nc), slice(l0, l0 + lc)
+
+
+def _contract_n(R: torch.Tensor, V: torch.Tensor) -> torch.Tensor:
+    """sum_n V[b, e, n] R[b, n, l] -> (b, e, l). Elementwise for one row (faster than matvec)."""
+    if V.shape[1] == 1:
+        return R.mul(V[:, 0, :, None]).sum(dim=1, keepdim=True)
+    return torch.matmul(V, R)
+
+
+def _contract_l(R: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+    """sum_l R[b, n, l] h[b, e, l] -> (b, n, e)."""
+    if h.shape[1] == 1:
+        return R.mul(h).sum(dim=-1, keepdim=True)
+    return torch.matmul(R, h.transpose(-1, -2))
+
+
+def _cauchy_resolvent(z: torch.Tensor, W: torch.Tensor) -> torch.Tensor:
+    """R[b, n, l] = 1 / (z[b, l] - W[b, n]) for one block; z (b or 1, lc), W (b, N)."""
+    return (z[:, None, :] - W[:, :, None]).reciprocal_()
+
+
+def cauchy_forward_blocks(V: torch.Tensor, z: torch.Tensor, W: torch.Tensor) -> torch.Tensor:
+    """V (RB, E, N), z (1 or RB, L), W (RB, N) -> out (RB, E, L), blockwise."""
+    RB, E, N = V.shape
+    L = z.shape[-1]
+    out = torch.zeros(RB, E, L, dtype=V.dtype, device=V.device)
+    for b, n, l in _cauchy_blocks(RB, N, L):
+        zb = z[:, l] if z.shape[0] == 1 else z[b, l]
+        R = _cauchy_resolvent(zb, W[b, n])
+        out[b, :, l] += _contract_n(R, V[b, :, n])
+    return out
+
+
+class _CauchyFn(torch.autograd.Function):
+    """Holomorphic core: out[b, e, l] = sum_n V[b, e, n] / (z[b, l] - W[b, n])."""
+
+    @staticmethod
+    def forward(ctx, V, z, W):  # type: ignore[override]
+        ctx.save_for_backward(V, z, W)
+        return cauchy_forward_blocks(V, z, W)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_out):  # type: ignore[override]
+        V, z, W = ctx.saved_tensors
+        need_v, need_z, need_w = ctx.needs_input_grad[:3]
+        RB, E, N = V.shape
+        L = z.shape[-1]
+        h = grad_out.conj()
+        acc_v = torch.zeros(RB, N, E, dtype=V.dtype, device=V.device) if need_v else None
+        acc_w = torch.zeros(RB, N, E, dtype=V.dtype, device=V.device) if need_w else None
+        grad_z = torch.zeros(RB, L, dtype=V.dtype, device=V.device) if need_z else None
+        for b, n, l in _cauchy_blocks(RB, N, L):
+            zb = z[:, l] if z.shape[0] == 1 else z[b, l]
+            R = _cauchy_resolvent(zb, W[b, n])
+            hb = h[b, :, l]
+            if need_v:
+                acc_v[b, n] += _contract_l(R, hb)
+            if need_w or need_z:
+                R2 = R.mul_(R)
+                if need_w:
+                    acc_w[b, n] += _contract_l(R2, hb)
+                if need_z:
+                    s = _contract_n(R2, V[b, :, n])  # (b, E, lc)
+                    grad_z[b, l] -= (s * hb).sum(dim=1)
+        gv = acc_v.transpose(1, 2).conj() if need_v else None
+        gw = (V * acc_w.transpose(1, 2)).sum(dim=1).conj() if need_w else None
+        gz = None
+        if need_z:
+            gz = grad_z.conj()
+            if z.shape[0] == 1:
+                gz = gz.sum(dim=0, keepdim=True)
+        return gv, gz, gw
+
+
+def cauchy(v: torch.Tensor, z: torch.Tensor, w: torch.Tensor, conj: bool = True) -> torch.Tensor:
+    """out[..., l] = sum_n v[..., n] / (z[..., l] - w[..., n])  (+ conj(v) / (z - conj(w))).
+
+    v, w: (..., N); z: (..., L); one complex dtype (checked by the caller). Returns (..., L).
+    """
+    full = torch.broadcast_shapes(v.shape[:-1], z.shape[:-1], w.shape[:-1])
+    layout = make_layout(full, w.shape[:-1], z.shape[:-1])
+    if conj:
+        v = torch.cat([v, v.conj()], dim=-1)
+        w = torch.cat([w, w.conj()], dim=-1)
+    V = layout.rows_first(v)
+    W = layout.pole_only(w)
+    Z = z.reshape(1, -1) if z.dim() == 1 else layout.pole_only(z)
+    out = _CauchyFn.apply(V, Z, W)
+    return layout.restore(out)
+
+
+# ------------------------------------------------------------------------------------------
+# Vandermonde
+
+
+def _vdm_split(L: int) -> tuple[int, int]:
+    """Block length Lc ~ sqrt(L) (a power of two) and block count Q = ceil(L / Lc)."""
+    lc = 1 << max(0, math.ceil(math.log2(max(1, math.isqrt(L)))))
+    return lc, -(-L // lc)
+
+
+def _vdm_factors(X: torch.Tensor, lc: int, Q: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """P[b, n, q] = exp(X q Lc), Ej[b, n, j] = exp(X j); X (b, N)."""
+    real = X.real.dtype
+    q = torch.arange(Q, device=X.device, dtype=real) * lc
+    j = torch.arange(lc, device=X.device, dtype=real)
+    return torch.exp(X[:, :, None] * q), torch.exp(X[:, :, None] * j)
+
+
+def _vdm_rows_per_chunk(E: int, N: int, L: int) -> int:
+    return max(1, (4 * _BLOCK_ELEMS) // max(1, E * (L + N) + N * int(math.isqrt(L) + 1)))
+
+
+def vandermonde_forward_blocks(V: torch.Tensor, X: torch.Tensor, L: int) -> torch.Tensor:
+    """out[b, e, l] = sum_n V[b, e, n] exp(X[b, n] l); V (RB, E, N), X (RB, N)."""
+    RB, E, N = V.shape
+    lc, Q = _vdm_split(L)
+    out = torch.empty(RB, E, L, dtype=V.dtype, device=V.device)
+    bc = _vdm_rows_per_chunk(E, N, L)
+    for b0 in range(0, RB, bc):
+        b1 = min(RB, b0 + bc)
+        P, Ej = _vdm_factors(X[b0:b1], lc, Q)
+        A = V[b0:b1, :, None, :] * P.transpose(1, 2)[:, None]  # (b, E, Q, N)
+        blk = torch.matmul(A.reshape(b1 - b0, E * Q, N), Ej)  # (b, E Q, lc)
+        out[b0:b1] = blk.reshape(b1 - b0, E, Q * lc)[:, :, :L]
+    return out
+
+
+def vandermonde_reduce_blocks(
+    U: torch.Tensor, X: torch.Tensor, L: int, with_l: bool = False
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """S[b, e, n] = sum_l U[b, e, l] exp(X[b, n] l) and, if with_l, T = sum_l U l exp(X l)."""
+    RB, E, _ = U.shape
+    N = X.shape[-1]
+    lc, Q = _vdm_split(L)
+    S = torch.empty(RB, E, N, dtype=U.dtype, device=U.device)
+    T = torch.empty(RB, E, N, dtype=U.dtype, device=U.device) if with_l else None
+    bc = _vdm_rows_per_chunk(E, N, L)
+    real = X.real.dtype
+    j = torch.arange(lc, device=X.device, dtype=real)
+    qlc = torch.arange(Q, device=X.device, dtype=real) * lc
+    for b0 in range(0, RB, bc):
+        b1 = min(RB, b0 + bc)
+        nb = b1 - b0
+        P, Ej = _vdm_factors(X[b0:b1], lc, Q)
+        Ub = U[b0:b1]
+        if Q * lc != L:
+            Ub = torch.nn.functional.pad(Ub, (0, Q * lc - L))
+        Ub = Ub.reshape(nb, E * Q, lc)
+        M = torch.matmul(Ub, Ej.transpose(1, 2)).reshape(nb, E, Q, N)  # sum_j u exp(x j)
+        Pt = P.transpose(1, 2)[:, None]  # (b, 1, Q, N)
+        S[b0:b1] = (M * Pt).sum(dim=2)
+        if with_l:
+            Mj = torch.matmul(Ub, (Ej * j).transpose(1, 2)).reshape(nb, E, Q, N)
+            T[b0:b1] = (Mj * Pt).sum(dim=2) + (M * (Pt * qlc[:, None])).sum(dim=2)
+    return S, T
+
+
+class _VandermondeFn(torch.autograd.Function):
+    """Holomorphic core: out[b, e, l] = sum_n V[b, e, n] exp(X[b, n] l)."""
+
+    @staticmethod
+    def forward(ctx, V, X, L):  # type: ignore[override]
+        ctx.save_for_backward(V, X)
+        ctx.L = L
+        return vandermonde_forward_blocks(V, X, L)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_out):  # type: ignore[override]
+        V, X = ctx.saved_tensors
+        need_v, need_x = ctx.needs_input_grad[:2]
+        if not (need_v or need_x):
+            return None, None, None
+        S, T = vandermonde_reduce_blocks(grad_out.conj(), X, ctx.L, with_l=need_x)
+        gv = S.conj() if need_v else None
+        gx = (V * T).sum(dim=1).conj() if need_x else None
+        return gv, gx, None
+
+
+class _VandermondeReduceFn(torch.autograd.Function):
+    """Holomorphic core: S[b, e, n] = sum_l U[b, e, l] exp(X[b, n] l)."""
+
+    @staticmethod
+    def forward(ctx, U, X, L):  # type: ignore[override]
+        ctx.save_for_backward(U, X)
+        ctx.L = L
+        return vandermonde_reduce_blocks(U, X, L)[0]
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_out):  # type: ignore[override]
+        U, X = ctx.saved_tensors
+        need_u, need_x = ctx.needs_input_grad[:2]
+        h = grad_out.conj()
+        gu = vandermonde_forward_blocks(h, X, ctx.L).conj() if need_u else None
+        gx = None
+        if need_x:
+            _, T = vandermonde_reduce_blocks(U, X, ctx.L, with_l=True)
+            gx = (h * T).sum(dim=1).conj()
+        return gu, gx, None
+
+
+def vandermonde(v: torch.Tensor, x: torch.Tensor, L: int, conj: bool = True) -> torch.Tensor:
+    """out[..., l] = sum_n v[..., n] exp(x[..., n] l); 2 Re(out) when conj.
+
+    v, x: (..., N) of one complex dtype. Returns (..., L), real when conj else complex.
+    """
+    full = torch.broadcast_shapes(v.shape[:-1], x.shape[:-1])
+    layout = make_layout(full, x.shape[:-1])
+    out = layout.restore(_VandermondeFn.apply(layout.rows_first(v), layout.pole_only(x), L))
+    return 2 * out.real if conj else out
+
+
+def vandermonde_transpose(
+    u: torch.Tensor, v: torch.Tensor, x: torch.Tensor, L: int
+) -> torch.Tensor:
+    """out[..., n] = v[..., n] sum_l u[..., l] exp(x[..., n] l).
+
+    u: (..., L); v, x: (..., N); one complex dtype. Returns (..., N) complex.
+    """
+    full = torch.broadcast_shapes(u.shape[:-1], v.shape[:-1], x.shape[:-1])
+    layout = make_layout(full, x.shape[:-1])
+    S = layout.restore(_VandermondeReduceFn.apply(layout.rows_first(u), layout.pole_only(x), L))
+    return v * S
