@@ -83,3 +83,11 @@ def test_explicit_backend_checks_device_and_dtype(inputs, monkeypatch):
     v, z, w = inputs.randn(8), inputs.bilinear_z(5), inputs.poles(8)
     with pytest.raises(ValueError, match="CUDA device, got cpu"):
         ssm_kernels.cauchy(v, z, w, backend="cuda")
+
+
+def test_missing_extras_read_as_unavailable_with_reasons(monkeypatch):
+    from ssm_kernels import cuda, keops
+
+    monkeypatch.setattr(keops.importlib.util, "find_spec", lambda name: None)
+    assert keops.unavailable_reason() == "pykeops is not installed"
+    assert cuda.unavailable_reason() == "cupy is not installed"

@@ -64,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dtype", choices=["complex64", "complex128"], default="complex64")
     p.add_argument("--device", default="cpu", help="cpu or cuda[:i]")
     p.add_argument("--repeats", type=int, default=3, help="timed calls after one warm-up")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     p.add_argument("--max-seconds", type=float, default=20.0, help="stop repeating past this")
     p.add_argument("--naive-max-gb", type=float, default=8.0, help="skip naive above this")
     p.add_argument("--no-isolate", action="store_true", help="no subprocesses (no CPU memory)")
@@ -142,6 +143,8 @@ def measure(cfg: dict) -> dict:
     """Time and memory of one (op, backend, N, L); run in a fresh process for CPU memory."""
     op, backend, H, N, L = cfg["op"], cfg["backend"], cfg["H"], cfg["N"], cfg["L"]
     device, dtype = cfg["device"], getattr(torch, cfg["dtype"])
+    if cfg.get("threads"):
+        torch.set_num_threads(cfg["threads"])
     # a tiny call first so lazy library initialisation is not billed to the measured call
     small = _inputs(op, 2, 2, 8, dtype, device)
     _fwd_bwd(op, small, 8, backend)
@@ -259,6 +262,8 @@ def _machine(device: str) -> dict:
         "ssm_kernels": ssm_kernels.__version__,
         "cpu_count": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
+        # other jobs on a shared machine inflate timings: the load says how busy it was
+        "load_average_1_5_15": list(os.getloadavg()),
         "device": device,
     }
     if device.startswith("cuda"):
@@ -331,6 +336,8 @@ def markdown_table(report: dict) -> str:
 
 
 def run_suite(args: argparse.Namespace) -> dict:
+    if args.threads:
+        torch.set_num_threads(args.threads)
     dtype = getattr(torch, args.dtype)
     backends = args.backends or _default_backends(args.device, dtype)
     if "naive" not in backends:
@@ -352,6 +359,7 @@ def run_suite(args: argparse.Namespace) -> dict:
                         "device": args.device,
                         "repeats": args.repeats,
                         "max_seconds": args.max_seconds,
+                        "threads": args.threads,
                     }
                     est = _naive_estimate_gb(op, args.H, N, L, itemsize)
                     if backend == "naive" and est > args.naive_max_gb:
