@@ -61,6 +61,21 @@ def test_dss_with_growing_modes(ref):
     assert ref.rel_err(K, ref.kernel(s.dt, A, s.B, s.C, 300, disc="dss")) < 1e-10
 
 
+def test_dss_growing_modes_beyond_overflow_stay_finite(ref):
+    # Re(dt A) L = 900: exp(dt A l) overflows float64 for the growing modes, which the
+    # decaying half must mask out (x as well as v) instead of producing 0 * inf = NaN.
+    s = ref.random_system("diag-lin", 8, seed=4)
+    grow = torch.tensor([[True, False, True, False]])
+    A = torch.complex(torch.where(grow, 3.0 / s.dt[:, None], s.A.real), s.A.imag)
+    K = diag_kernel(s.dt, A, s.B, s.C, 300, disc="dss")
+    assert torch.isfinite(K).all()
+    decaying = torch.complex(s.A.real, s.A.imag)
+    C_decay = torch.where(grow, 0, s.C)
+    K_decay = diag_kernel(s.dt, decaying, s.B, C_decay, 300, disc="dss")
+    K_ref = ref.kernel(s.dt, decaying, s.B, C_decay, 300, disc="dss")
+    assert ref.rel_err(K_decay, K_ref) < 1e-10
+
+
 @pytest.mark.parametrize("disc", ["zoh", "bilinear", "dss"])
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
 def test_state_forwarding(ref, disc, dtype):

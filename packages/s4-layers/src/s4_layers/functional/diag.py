@@ -54,11 +54,20 @@ def diag_kernel(
     # DSS with Re(dt A) > 0: write dA^l = dA^{L-1} dA^{-(L-1-l)} and evaluate the reversed
     # sequence, so no exponential overflows (the DSS paper's trick).
     grow = log_dA.real > 0
-    decay_part = vandermonde(torch.where(grow, 0, v), log_dA, L, backend=backend)
+    # mask x as well as v: a zero weight times an overflowed exp(x l) would still be NaN
+    decay_part = vandermonde(
+        torch.where(grow, 0, v), torch.where(grow, 0, log_dA), L, backend=backend
+    )
     if not bool(grow.any()):
         return decay_part
-    v_rev = torch.where(grow, v * torch.exp(log_dA * (L - 1)), 0)
-    grow_part = vandermonde(v_rev, torch.where(grow, -log_dA, log_dA), L, backend=backend)
+    # dB dA^{L-1} = (1 - e^{-dtA}) B / (A (1 - e^{-dtA L})): the growing modes' weights in a
+    # form that never overflows (dB itself underflows to 0 once e^{dtA L} overflows). Masked
+    # inputs keep the unused branch finite, so gradients stay finite too.
+    x_grow = torch.where(grow, log_dA, 1.0)
+    A_grow = torch.where(grow, A, 1.0)
+    weight = (1 - torch.exp(-x_grow)) / (A_grow * (1 - torch.exp(-x_grow * L)))
+    v_rev = torch.where(grow, C * B * weight, 0)
+    grow_part = vandermonde(v_rev, torch.where(grow, -log_dA, 0), L, backend=backend)
     return decay_part + grow_part.flip(-1)
 
 
