@@ -37,8 +37,8 @@ def _install_workspace(session: nox.Session, *extra: str) -> None:
     editables: list[str] = []
     for path in _projects():
         # ssm-kernels' pykeops backend compiles on CPU too, so CI exercises it
-        extra = "[keops]" if path.name == "ssm-kernels" else ""
-        editables += ["-e", f"{path}{extra}"]
+        extras = "[keops]" if path.name == "ssm-kernels" else ""
+        editables += ["-e", f"{path}{extras}"]
     session.install("-c", CONSTRAINTS, *editables, *extra)
 
 
@@ -51,7 +51,7 @@ def tests(session: nox.Session) -> None:
     ]
     # pytest exits 5 when it collects nothing; nox treats any non-zero code as failure, so a
     # suite that silently lost its tests fails here instead of passing.
-    session.run("pytest", "-q", *targets, env={"PYTHONHASHSEED": "0"})
+    session.run("python", "-m", "pytest", "-q", *targets, env={"PYTHONHASHSEED": "0"})
 
 
 @nox.session(python="3.11")
