@@ -30,6 +30,7 @@ from types import ModuleType
 import torch
 from torch.autograd.function import once_differentiable
 
+from ssm_kernels._flat_ops import flat_batch_ops
 from ssm_kernels._validate import KernelInputError
 
 
@@ -159,32 +160,6 @@ class _VandermondeReduceFn(torch.autograd.Function):
         return gu, gx, None
 
 
-def _flat(t: torch.Tensor, batch: torch.Size) -> torch.Tensor:
-    """(..., K) -> (prod(batch), K), expanded to the full broadcast batch."""
-    return t.expand(*batch, t.shape[-1]).reshape(-1, t.shape[-1])
-
-
-def cauchy(v: torch.Tensor, z: torch.Tensor, w: torch.Tensor, conj: bool = True) -> torch.Tensor:
-    """out[..., l] = sum_n v[..., n] / (z[..., l] - w[..., n])  (+ the conj term). (..., L)."""
-    batch = torch.broadcast_shapes(v.shape[:-1], z.shape[:-1], w.shape[:-1])
-    if conj:
-        v = torch.cat([v, v.conj()], dim=-1)
-        w = torch.cat([w, w.conj()], dim=-1)
-    out = _CauchyFn.apply(_flat(v, batch), _flat(z, batch), _flat(w, batch))
-    return out.reshape(*batch, z.shape[-1])
-
-
-def vandermonde(v: torch.Tensor, x: torch.Tensor, L: int, conj: bool = True) -> torch.Tensor:
-    """out[..., l] = sum_n v[..., n] exp(x[..., n] l); 2 Re(out) when conj. (..., L)."""
-    batch = torch.broadcast_shapes(v.shape[:-1], x.shape[:-1])
-    out = _VandermondeFn.apply(_flat(v, batch), _flat(x, batch), L).reshape(*batch, L)
-    return 2 * out.real if conj else out
-
-
-def vandermonde_transpose(
-    u: torch.Tensor, v: torch.Tensor, x: torch.Tensor, L: int
-) -> torch.Tensor:
-    """out[..., n] = v[..., n] sum_l u[..., l] exp(x[..., n] l). (..., N)."""
-    batch = torch.broadcast_shapes(u.shape[:-1], v.shape[:-1], x.shape[:-1])
-    S = _VandermondeReduceFn.apply(_flat(u, batch), _flat(x, batch), L)
-    return v * S.reshape(*batch, x.shape[-1])
+cauchy, vandermonde, vandermonde_transpose = flat_batch_ops(
+    _CauchyFn, _VandermondeFn, _VandermondeReduceFn
+)

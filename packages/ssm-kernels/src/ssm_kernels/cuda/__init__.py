@@ -19,6 +19,7 @@ import importlib.util
 import torch
 from torch.autograd.function import once_differentiable
 
+from ssm_kernels._flat_ops import flat_batch_ops
 from ssm_kernels._validate import KernelInputError
 from ssm_kernels.cuda import _kernels
 
@@ -127,32 +128,6 @@ class _VandermondeReduceFn(torch.autograd.Function):
         return gu, gx, None
 
 
-def _flat(t: torch.Tensor, batch: torch.Size) -> torch.Tensor:
-    return t.expand(*batch, t.shape[-1]).reshape(-1, t.shape[-1])
-
-
-def cauchy(v: torch.Tensor, z: torch.Tensor, w: torch.Tensor, conj: bool = True) -> torch.Tensor:
-    """out[..., l] = sum_n v[..., n] / (z[..., l] - w[..., n])  (+ the conj term). (..., L)."""
-    batch = torch.broadcast_shapes(v.shape[:-1], z.shape[:-1], w.shape[:-1])
-    if conj:
-        v = torch.cat([v, v.conj()], dim=-1)
-        w = torch.cat([w, w.conj()], dim=-1)
-    Z = z.reshape(1, -1) if z.dim() == 1 else _flat(z, batch)
-    out = _CauchyFn.apply(_flat(v, batch), Z, _flat(w, batch))
-    return out.reshape(*batch, z.shape[-1])
-
-
-def vandermonde(v: torch.Tensor, x: torch.Tensor, L: int, conj: bool = True) -> torch.Tensor:
-    """out[..., l] = sum_n v[..., n] exp(x[..., n] l); 2 Re(out) when conj. (..., L)."""
-    batch = torch.broadcast_shapes(v.shape[:-1], x.shape[:-1])
-    out = _VandermondeFn.apply(_flat(v, batch), _flat(x, batch), L).reshape(*batch, L)
-    return 2 * out.real if conj else out
-
-
-def vandermonde_transpose(
-    u: torch.Tensor, v: torch.Tensor, x: torch.Tensor, L: int
-) -> torch.Tensor:
-    """out[..., n] = v[..., n] sum_l u[..., l] exp(x[..., n] l). (..., N)."""
-    batch = torch.broadcast_shapes(u.shape[:-1], v.shape[:-1], x.shape[:-1])
-    S = _VandermondeReduceFn.apply(_flat(u, batch), _flat(x, batch), L)
-    return v * S.reshape(*batch, x.shape[-1])
+cauchy, vandermonde, vandermonde_transpose = flat_batch_ops(
+    _CauchyFn, _VandermondeFn, _VandermondeReduceFn, shared_grid=True
+)
