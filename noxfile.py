@@ -1,4 +1,5 @@
-"""Every session a user or CI runs: ``nox -s tests``, ``lint``, ``train``, ``bench``.
+"""Every session a user or CI runs: ``nox -s tests``, ``lint``, ``docs``, ``build``, ``train``,
+``bench``, ``hippo_pythons``.
 
 ``nox -s tests`` builds one virtualenv, installs the CPU PyTorch pin from
 ``constraints.txt`` first (so no CUDA build is ever pulled), then every package and app in
@@ -19,7 +20,9 @@ CONSTRAINTS = str(ROOT / "constraints.txt")
 PACKAGES = ["hippo-core", "ssm-kernels", "s4-layers", "s4-tasks"]
 APPS = ["bench", "train"]
 
-nox.options.sessions = ["tests", "lint"]
+nox.options.sessions = ["tests", "lint", "docs", "build"]
+# Tests that belong to no single package: the docs' runnable blocks, apps/examples.
+EXTRA_TESTS = [ROOT / "tests", ROOT / "apps" / "examples" / "tests"]
 nox.options.default_venv_backend = "venv"
 nox.options.reuse_existing_virtualenvs = True
 
@@ -48,7 +51,7 @@ def tests(session: nox.Session) -> None:
     _install_workspace(session, "pytest>=8", "pytest-timeout", "hatchling>=1.18")
     targets = session.posargs or [
         str(path / "tests") for path in _projects() if (path / "tests").is_dir()
-    ]
+    ] + [str(path) for path in EXTRA_TESTS if path.is_dir()]
     # pytest exits 5 when it collects nothing; nox treats any non-zero code as failure, so a
     # suite that silently lost its tests fails here instead of passing.
     session.run("python", "-m", "pytest", "-q", *targets, env={"PYTHONHASHSEED": "0"})
@@ -74,3 +77,49 @@ def bench(session: nox.Session) -> None:
     """Benchmarks: ``nox -s bench -- kernels`` (or layers, train); JSON under bench-results/."""
     _install_workspace(session)
     session.run("s4-bench", *(session.posargs or ["kernels"]))
+
+
+@nox.session(python="3.11")
+def docs(session: nox.Session) -> None:
+    """Generate the figures from the packages, then ``mkdocs build --strict`` into site/."""
+    _install_workspace(
+        session, "mkdocs-material>=9.5", "mkdocstrings[python]>=0.25", "matplotlib>=3.7"
+    )
+    session.run("python", "docs/figures/make_figures.py")
+    session.run("mkdocs", "build", "--strict", "--quiet", *session.posargs)
+
+
+@nox.session(python="3.11")
+def build(session: nox.Session) -> None:
+    """Wheel + sdist of every package and app into dist/; then each wheel is installed alone
+    into a fresh venv and its README example run (tools/verify_wheels.py)."""
+    session.install("build>=1.0")
+    dist = ROOT / "dist"
+    for old in dist.glob("*"):
+        old.unlink()
+    for path in _projects():
+        session.run(
+            "python", "-m", "build", "--wheel", "--outdir", str(dist), str(path), silent=True
+        )
+        if path.parent.name == "packages":  # the apps' wheels carry files from outside their folder
+            session.run(
+                "python", "-m", "build", "--sdist", "--outdir", str(dist), str(path), silent=True
+            )
+    for artifact in sorted(dist.iterdir()):
+        session.log(f"{artifact.name}: {artifact.stat().st_size / 1024:.0f} KiB")
+    session.run("python", "tools/verify_wheels.py", str(dist), *session.posargs)
+
+
+@nox.session(python=["3.10", "3.11", "3.12", "3.13"])
+def hippo_pythons(session: nox.Session) -> None:
+    """hippo-core's tests on every Python it claims (numpy/scipy only, no torch)."""
+    session.install(str(ROOT / "packages" / "hippo-core"), "pytest>=8")
+    session.run(
+        "python",
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        str(ROOT / "packages" / "hippo-core" / "tests"),
+    )
