@@ -74,9 +74,10 @@ def train(session: nox.Session) -> None:
 
 @nox.session(python="3.11")
 def bench(session: nox.Session) -> None:
-    """Benchmarks: ``nox -s bench -- kernels`` (or layers, train); JSON under bench-results/."""
+    """Benchmarks: ``nox -s bench`` runs the quick set; ``nox -s bench -- layers`` (kernels,
+    step, generate, train, all) one suite. JSON and plots under bench-results/."""
     _install_workspace(session)
-    session.run("s4-bench", *(session.posargs or ["kernels"]))
+    session.run("s4-bench", *(session.posargs or ["quick"]))
 
 
 @nox.session(python="3.11")

@@ -1,0 +1,63 @@
+"""``s4-bench`` dispatch: usage, unknown suites, ``--compare`` against a stored report."""
+
+import json
+
+import pytest
+
+from s4_bench import cli
+
+TINY_STEP = [
+    "--batches",
+    "1",
+    "--d-model",
+    "4",
+    "--d-state",
+    "4",
+    "--chunk",
+    "2",
+    "--min-time",
+    "0.01",
+    "--device",
+    "cpu",
+    "--models",
+    "s4d,s4-diag",
+]
+
+
+def test_usage_lists_suites(capsys):
+    assert cli.main([]) == 0
+    text = capsys.readouterr().out
+    for suite in ("kernels", "layers", "step", "train", "quick", "all"):
+        assert suite in text
+
+
+def test_unknown_suite(capsys):
+    assert cli.main(["nope"]) == 2
+    assert "SUITE: expected one of" in capsys.readouterr().err
+
+
+def test_compare_prints_ratios(tmp_path, capsys):
+    ref = tmp_path / "ref.json"
+    assert cli.main(["step", *TINY_STEP, "--out", str(ref)]) == 0
+    capsys.readouterr()
+    new = tmp_path / "new.json"
+    assert cli.main(["step", *TINY_STEP, "--out", str(new), "--compare", str(ref)]) == 0
+    text = capsys.readouterr().out
+    assert "new / reference" in text and "steps_per_s new/ref" in text
+    assert json.loads(new.read_text())["suite"] == "step"
+
+
+def test_compare_refuses_bad_reference(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    with pytest.raises(SystemExit, match="not valid JSON"):
+        cli.main(["step", *TINY_STEP, "--out", str(tmp_path / "x.json"), "--compare", str(bad)])
+    with pytest.raises(SystemExit, match="missing file"):
+        cli.main(["step", *TINY_STEP, "--compare", str(tmp_path / "absent.json")])
+
+
+def test_compare_refuses_other_suite(tmp_path):
+    ref = tmp_path / "ref.json"
+    ref.write_text(json.dumps({"suite": "layers"}))
+    with pytest.raises(SystemExit, match="expected a step report"):
+        cli.main(["step", *TINY_STEP, "--out", str(tmp_path / "n.json"), "--compare", str(ref)])
