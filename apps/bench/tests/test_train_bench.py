@@ -56,3 +56,15 @@ def test_train_bench_reports_a_config_error(tmp_path, capsys) -> None:
 def test_default_output_path() -> None:
     args = train_bench.build_parser().parse_args([])
     assert str(args.out) == "bench-results/train.json" and args.overrides == []
+
+
+def test_plain_loop_matches_the_run_and_reports_the_ratio(tmp_path, capsys) -> None:
+    out = tmp_path / "train.json"
+    assert train_bench.main(["--out", str(out), "--run-dir", str(tmp_path / "run"), *TINY]) == 0
+    data = json.loads(out.read_text())
+    assert data["plain_loop"]["epochs"] == data["epochs"] == 1
+    assert data["plain_loop"]["seconds_per_epoch_mean"] > 0
+    assert data["trainer_over_plain_loop"] == pytest.approx(
+        data["trainer_seconds_per_epoch"] / data["plain_loop"]["seconds_per_epoch_mean"]
+    )
+    assert "plain loop" in capsys.readouterr().out

@@ -1,10 +1,14 @@
-"""``s4-bench train [--out FILE] [--run-dir DIR] [override ...]``: accuracy and wall time of a
-training experiment (the default one unless an ``experiment=...`` override says otherwise).
+"""``s4-bench train [--out FILE] [--run-dir DIR] [--no-plain-loop] [override ...]``: accuracy
+and wall time of a training experiment (the default one unless an ``experiment=...`` override
+says otherwise), and the trainer's own overhead.
 
 Runs ``s4_train.run_experiment`` in this process with the given Hydra overrides, then writes a
 JSON report (default ``bench-results/train.json``) with the final val/test accuracy (of the
 best checkpoint), loss, the chance level, epochs, steps and wall time, plus the machine it ran
-on. Needs s4-train installed (it is, in the workspace: ``nox -s bench -- train``).
+on. Unless ``--no-plain-loop``, it then trains the same network on the same data for the same
+epochs in a plain PyTorch loop (AdamW over ``s4_layers.param_groups``, a validation pass per
+epoch, no Lightning) and reports both seconds per epoch and their ratio: the cost of the
+trainer itself. Needs s4-train installed (it is, in the workspace: ``nox -s bench -- train``).
 """
 
 from __future__ import annotations
@@ -33,6 +37,11 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         default=None,
         help="where the run's checkpoints and logs go (default: next to --out, <out>-run/)",
+    )
+    parser.add_argument(
+        "--no-plain-loop",
+        action="store_true",
+        help="skip the plain PyTorch loop that measures the trainer's own overhead",
     )
     parser.add_argument(
         "overrides",
@@ -77,6 +86,67 @@ def report(results: dict[str, Any], overrides: list[str], seconds: float) -> dic
     }
 
 
+def plain_loop(overrides: list[str], epochs: int) -> dict[str, Any]:
+    """The same network, data, batch size and optimiser as the s4-train run, trained for
+    ``epochs`` epochs in a plain loop (forward, loss, backward, step; then a no-grad pass over
+    val). Returns seconds per epoch (best and mean)."""
+    import torch
+    from torch.utils.data import DataLoader
+
+    from s4_layers import param_groups
+    from s4_tasks import get_dataset
+    from s4_tasks.metrics import loss_for
+    from s4_train import compose_config
+    from s4_train.network import DataSpec, build_network
+
+    cfg = compose_config(overrides)
+    sections = {k: _plain(cfg[k]) for k in ("model", "task", "dataset", "loader", "optimizer")}
+    torch.manual_seed(int(cfg.train.seed) if "train" in cfg and "seed" in cfg.train else 0)
+    dataset = dict(sections["dataset"])
+    data = get_dataset(dataset.pop("name"), **dataset)
+    spec = DataSpec.from_dataset(data)
+    network = build_network(sections["model"], sections["task"], spec)
+    loss_fn = loss_for(spec.output_kind)
+    opt = sections["optimizer"]
+    groups = param_groups(network, lr=opt["lr"], weight_decay=opt["weight_decay"])
+    optimizer = torch.optim.AdamW(groups, lr=opt["lr"], weight_decay=opt["weight_decay"])
+    batch = int(sections["loader"]["batch_size"])
+    train_loader = DataLoader(data.train, batch_size=batch, shuffle=True)
+    val_loader = DataLoader(data.val, batch_size=batch)
+    clip = cfg.trainer.get("gradient_clip_val") if "trainer" in cfg else None
+    limit = cfg.trainer.get("limit_train_batches") if "trainer" in cfg else None
+    limit = limit if isinstance(limit, int) and not isinstance(limit, bool) else None
+    times = []
+    for _ in range(epochs):
+        start = time.perf_counter()
+        network.train()
+        for i, (x, y) in enumerate(train_loader):
+            if limit is not None and i >= limit:  # as trainer.limit_train_batches does
+                break
+            optimizer.zero_grad(set_to_none=True)
+            loss = loss_fn(network(x), y)
+            loss.backward()
+            if clip:
+                torch.nn.utils.clip_grad_norm_(network.parameters(), float(clip))
+            optimizer.step()
+        network.eval()
+        with torch.no_grad():
+            for x, y in val_loader:
+                loss_fn(network(x), y)
+        times.append(time.perf_counter() - start)
+    return {
+        "epochs": epochs,
+        "seconds_per_epoch_best": min(times),
+        "seconds_per_epoch_mean": sum(times) / len(times),
+    }
+
+
+def _plain(section: Any) -> Any:
+    from omegaconf import OmegaConf
+
+    return OmegaConf.to_container(section, resolve=True, enum_to_str=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -96,6 +166,17 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     seconds = time.perf_counter() - start
     data = report(results, list(args.overrides), seconds)
+    if not args.no_plain_loop and data["epochs"]:
+        trainer_epoch = data["fit_seconds"] / data["epochs"]
+        plain = plain_loop(list(args.overrides), int(data["epochs"]))
+        data["trainer_seconds_per_epoch"] = trainer_epoch
+        data["plain_loop"] = plain
+        data["trainer_over_plain_loop"] = trainer_epoch / plain["seconds_per_epoch_mean"]
+        print(
+            f"train: s4-train {trainer_epoch:.2f} s/epoch vs a plain loop "
+            f"{plain['seconds_per_epoch_mean']:.2f} s/epoch (ratio "
+            f"{data['trainer_over_plain_loop']:.2f}; both with a validation pass)"
+        )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(data, indent=2) + "\n")
     acc = data["test_accuracy"]
