@@ -134,7 +134,7 @@ def test_random_draws_are_seeded_and_differ_per_channel():
 
 
 def test_legt_needs_rank_two_except_without_p():
-    with pytest.raises(ValueError, match="rank: expected >= 2"):
+    with pytest.raises(ValueError, match="rank: expected for measure 'legt' rank >= 2"):
         dplr("legt", 8)
     assert dplr("legt", 8, rank=2).P.shape == (2, 1, 4)
     assert dplr("diag-legt", 8).P.shape == (1, 1, 4)

@@ -115,7 +115,7 @@ def test_conjugate_half_order_and_fourier_zero_pair():
 
 
 def test_errors():
-    with pytest.raises(ValueError, match="rank: expected >= 2 for an exact correction of 'legt'"):
+    with pytest.raises(ValueError, match="rank: expected for measure 'legt' rank >= 2"):
         rank_correction("legt", 8, rank=1)
     with pytest.raises(ValueError, match="rank: expected an int >= 1, got 0"):
         rank_correction("legs", 8, rank=0)

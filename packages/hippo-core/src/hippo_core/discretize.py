@@ -73,7 +73,8 @@ def discretize(
         block = np.zeros((N + M, N + M), dtype=np.result_type(A, column, 1.0))
         block[:N, :N] = A
         block[:N, N:] = column
-        expo = linalg.expm(dt * block)
+        with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported below
+            expo = linalg.expm(dt * block)
         Ad, Bd = expo[:N, :N], expo[:N, N:]
     if not (np.all(np.isfinite(Ad)) and np.all(np.isfinite(Bd))):
         raise ValueError(

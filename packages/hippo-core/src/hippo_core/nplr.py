@@ -133,8 +133,8 @@ def rank_correction(measure: str, N: int, rank: int = 1, **kwargs: float) -> np.
     rank = check_int("rank", rank)
     if measure in NPLR_MEASURES and rank < MIN_RANK[measure]:
         raise ValueError(
-            f"rank: expected >= {MIN_RANK[measure]} for an exact correction of {measure!r}, "
-            f"got {rank}"
+            f"rank: expected for measure {measure!r} rank >= {MIN_RANK[measure]} (its exact "
+            f"correction), got {rank}"
         )
     transition(measure, N, **kwargs)  # validates kwargs for this measure
     P = _minimal_rank_correction(measure, N, **kwargs)
