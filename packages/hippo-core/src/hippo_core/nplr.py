@@ -19,7 +19,10 @@ Conjugate-half convention: the original state-spaces/s4 keeps the half with ``Im
 ``Im(Lambda) >= 0`` in descending order, with a zero pair last.
 
 ``B_clip`` (default 2.0, as the original): ``Im(B)`` is clipped to ``[-B_clip, B_clip]``, which
-the original does for stability; ``B_clip=None`` keeps the exact ``V^* B``.
+the original does for stability; ``B_clip=None`` keeps the exact ``V^* B``. Each eigenvector
+is fixed only up to a unit phase (LAPACK's choice, in scipy here and in torch there); for LegS
+ours differ from the original's by signs only, so the clip acts identically (checked against
+the official fixtures in ``tests/test_official_fixtures.py``).
 
 Corrections ``P`` (rows; ``r_n = sqrt(2n+1)``, ``e``/``o`` the even/odd index indicators,
 ``b`` the Fourier basis vector of :mod:`~hippo_core.measures`):
