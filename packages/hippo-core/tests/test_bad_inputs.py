@@ -55,6 +55,8 @@ CASES = [
     ("glagt alpha nan", lambda: transition("glagt", 4, alpha=NAN), "alpha"),
     ("glagt alpha >= 1", lambda: transition("glagt", 4, alpha=1.5), "alpha"),
     ("glagt via dplr", lambda: dplr("lagt", 8, measure_kw={"beta": NAN}), "beta"),
+    ("measure_kw not a dict", lambda: dplr("legs", 8, measure_kw=[1]), "measure_kw"),
+    ("measure_kw unknown key", lambda: dplr("legt", 8, 2, measure_kw={"b": 1}), "nplr('legt')"),
     ("legt theta nan", lambda: transition("legt", 4, theta=NAN), "theta"),
     ("fout theta inf", lambda: transition("fout", 4, theta=INF), "theta"),
     ("lagt beta nan", lambda: transition("lagt", 4, beta=NAN), "beta"),

@@ -54,6 +54,7 @@ Options (keyword arguments):
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -232,8 +233,13 @@ def _options(init: str, kwargs: dict[str, Any]) -> dict[str, Any]:
         "B_scale": check_real("B_scale", kwargs.get("B_scale", 1.0)),
         "B_clip": kwargs.get("B_clip", 2.0),
         "seed": check_seed("seed", kwargs.get("seed")),
-        "measure_kw": dict(kwargs.get("measure_kw") or {}),
+        "measure_kw": kwargs.get("measure_kw") or {},
     }
+    if not isinstance(opts["measure_kw"], Mapping):
+        raise ValueError(
+            f"measure_kw: expected a dict of measure parameters, got {opts['measure_kw']!r}"
+        )
+    opts["measure_kw"] = dict(opts["measure_kw"])
     if opts["B_clip"] is not None:
         opts["B_clip"] = check_real("B_clip", opts["B_clip"], positive=True)
     return opts
