@@ -57,26 +57,32 @@ def test_legt_tracks_the_window_at_every_time(signal):
 def test_fout_reconstructs_the_window():
     bump = np.sin(np.pi * T) ** 2 * (np.sin(6 * np.pi * T) + 1)  # vanishes at the window ends
     x = np.linspace(0, 1, 300)
-    errors = [
-        rel(hippo_reconstruct(hippo_project(bump, "fout", N)[-1], "fout", x), np.interp(x, T, bump))
-        for N in (8, 16, 64)
-    ]
+    errors = []
+    for N in (8, 16, 64):
+        c = hippo_project(bump, "fout", N, theta=1.0)[-1]
+        errors.append(rel(hippo_reconstruct(c, "fout", x), np.interp(x, T, bump)))
     assert errors[2] < 0.03 and errors[2] < errors[1] < errors[0]
 
 
+def test_default_windows_are_the_originals_theta_2(signal):
+    """legt / fout default to a window of 2 time units: the original's halved matrices."""
+    span = 4.0  # the signal spans 4 time units, so a window of 2 is its second half
+    x = np.linspace(0, 1, 200)
+    c = hippo_project(signal, "legt", 64, dt=span / L)[-1]
+    assert rel(hippo_reconstruct(c, "legt", x), np.interp(0.5 + 0.5 * x, T, signal)) < 1e-3
+
+
 def test_lagt_reconstructs_recent_lags(signal):
-    beta = 20.0
-    lags = np.linspace(0, 0.1, 100)
-    errors = [
-        rel(
-            hippo_reconstruct(
-                hippo_project(signal, "lagt", N, beta=beta)[-1], "lagt", lags, beta=beta
-            ),
-            np.interp(1 - lags, T, signal),
-        )
-        for N in (4, 32)
-    ]
-    assert errors[1] < 0.01 and errors[1] < errors[0]
+    # the original's lagt has a unit time scale: the signal spans 20 time units, and the
+    # memory holds the last ~2 (the Laguerre functions L_n(s) e^{-s/2})
+    span, beta = 20.0, 2.0
+    lags = np.linspace(0, 2, 100)
+    errors = []
+    for N in (4, 64):
+        c = hippo_project(signal, "lagt", N, dt=span / L, beta=beta)[-1]
+        got = hippo_reconstruct(c, "lagt", lags, beta=beta)
+        errors.append(rel(got, np.interp(1 - lags / span, T, signal)))
+    assert errors[1] < 0.05 and errors[1] < errors[0] / 2
 
 
 def test_bilinear_and_zoh_agree_on_fine_grids(signal):
@@ -96,20 +102,23 @@ def test_class_wraps_functions(signal):
 def test_basis_is_orthonormal_under_its_measure():
     x = np.linspace(0, 1, 20001)
     for measure in ("legs", "legt", "fout"):
-        G = hippo_basis(measure, 9, x)
+        G = hippo_basis(measure, 10, x)
         gram = np.trapezoid(G[:, :, None] * G[:, None, :], x, axis=0)
-        np.testing.assert_allclose(gram, np.eye(9), atol=1e-3)
+        expected = np.eye(10)
+        if measure == "fout":
+            expected[1, 1] = 0.0  # state 1 is the original's unused Fourier state
+        np.testing.assert_allclose(gram, expected, atol=1e-3)
 
 
 @pytest.mark.parametrize(
     "call,match",
     [
-        (lambda: hippo_project(np.ones((3, 3)), "legs", 4), r"1-D array of samples \(L,\)"),
-        (lambda: hippo_project(np.array([1.0, np.nan]), "legs", 4), "NaN"),
-        (lambda: hippo_project(np.ones(5), "fourier", 4), "unknown measure 'fourier'"),
-        (lambda: hippo_project(np.ones(5), "legs", 4, method="zoh"), "LegS discretisation method"),
-        (lambda: hippo_basis("legt", 4, [1.5]), r"must lie in \[0, 1\]"),
-        (lambda: hippo_basis("lagt", 4, [-1.0]), "lags s >= 0"),
+        (lambda: hippo_project(np.ones((3, 3)), "legs", 4), r"signal: expected a 1-D array"),
+        (lambda: hippo_project(np.array([1.0, np.nan]), "legs", 4), "signal: expected finite"),
+        (lambda: hippo_project(np.ones(5), "foud", 4), "measure: expected one of .*got 'foud'"),
+        (lambda: hippo_project(np.ones(5), "legs", 4, method="zoh"), "method: expected one of"),
+        (lambda: hippo_basis("legt", 4, [1.5]), r"x: expected window positions in \[0, 1\]"),
+        (lambda: hippo_basis("lagt", 4, [-1.0]), "x: expected lags s >= 0"),
     ],
 )
 def test_errors(call, match):

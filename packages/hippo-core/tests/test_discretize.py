@@ -91,10 +91,10 @@ def test_matrix_input_b_keeps_shape(system):
 @pytest.mark.parametrize(
     "args,match",
     [
-        ((np.eye(2), np.ones(2), 0.1, "rk4"), "unknown discretisation method 'rk4'"),
-        ((np.eye(2), np.ones(2), 0.0, "zoh"), "dt must be > 0"),
-        ((np.ones((2, 3)), np.ones(2), 0.1, "zoh"), r"square matrix \(N, N\), got shape \(2, 3\)"),
-        ((np.eye(2), np.ones(3), 0.1, "zoh"), r"B must have shape \(2,\)"),
+        ((np.eye(2), np.ones(2), 0.1, "rk4"), "method: expected one of .*got 'rk4'"),
+        ((np.eye(2), np.ones(2), 0.0, "zoh"), "dt: expected a number > 0"),
+        ((np.ones((2, 3)), np.ones(2), 0.1, "zoh"), r"A: expected a square .* got shape \(2, 3\)"),
+        ((np.eye(2), np.ones(3), 0.1, "zoh"), r"B: expected shape \(2,\)"),
     ],
 )
 def test_errors(args, match):

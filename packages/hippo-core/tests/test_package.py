@@ -1,6 +1,8 @@
 """Packaging: the README example runs, and hippo-core never needs torch."""
 
+import contextlib
 import importlib.metadata
+import io
 import re
 import subprocess
 import sys
@@ -9,13 +11,31 @@ from pathlib import Path
 README = Path(__file__).parents[1] / "README.md"
 
 
-def test_readme_example_runs():
-    code = re.search(r"```python\n(.*?)```", README.read_text(), re.S).group(1)
+def test_readme_example_runs_and_prints_what_it_claims():
+    text = README.read_text()
+    code = re.search(r"```python\n(.*?)```", text, re.S).group(1)
     assert len(code.strip().splitlines()) <= 14
     namespace: dict = {}
-    exec(compile(code, str(README), "exec"), namespace)
-    f, f_hat = namespace["f"], namespace["f_hat"]
-    assert ((f - f_hat) ** 2).sum() ** 0.5 / (f**2).sum() ** 0.5 < 1e-3
+    stdout = io.StringIO()
+    with contextlib.redirect_stdout(stdout):
+        exec(compile(code, str(README), "exec"), namespace)
+    printed = stdout.getvalue()
+    # the README shows the exact output
+    shown = re.search(r"prints\n\n```text\n(.*?)```", text, re.S).group(1)
+    assert printed == shown
+    # and the claim is true: the printed error is the error of the reconstruction, < 1e-3
+    claim = re.search(r"LegS reconstruction error (\S+) at N=(\d+)", printed)
+    f, f_hat, coefs = namespace["f"], namespace["f_hat"], namespace["coefs"]
+    error = ((f - f_hat) ** 2).sum() ** 0.5 / (f**2).sum() ** 0.5
+    assert int(claim.group(2)) == coefs.shape[1] == 64
+    assert float(claim.group(1)) == float(f"{error:.0e}") and error < 1e-3
+    assert f"relative error of {claim.group(1)}" in text.replace("\n", " ")
+
+
+def test_version_is_0_2():
+    import hippo_core
+
+    assert hippo_core.__version__ == "0.2.0"
 
 
 def test_dependencies_are_numpy_and_scipy_only():

@@ -13,11 +13,15 @@ Reconstruction bases (``x`` is the position in the memory window, 0 = oldest, 1 
 measure   signal read back from the coefficients c (N,)
 ========= ===================================================================================
 legs      f(x t) = sum_n c_n sqrt(2n+1) P_n(2x - 1),             x in [0, 1] (all history)
-legt      f(t - theta + x theta) = sum_n c_n sqrt(2n+1) P_n(1 - 2x), x in [0, 1]
+legt      f(t - theta + x theta) = sum_n c_n sqrt(2n+1) P_n(2x - 1), x in [0, 1]
 lmu       f(t - theta + x theta) = sum_n c_n P_n(1 - 2x),          x in [0, 1]
-fout      f(t - 1 + x) = c_0 + sum_j sqrt2 (c_{2j-1} sin(2 pi j x) + c_{2j} cos(2 pi j x))
-lagt      f(t - s) = sum_n c_n L_n(beta s),                        s >= 0 is the lag
+fout      f(t - theta + x theta) = c_0 + sum_m sqrt2 (c_{2m} cos(2 pi m x)
+          - c_{2m+1} sin(2 pi m x)),                               x in [0, 1]
+lagt      f(t - s) = sum_n (c_n / beta) L_n(s) e^{-s/2},           s >= 0 is the lag
 ========= ===================================================================================
+
+Window lengths default to the measure's own (:func:`~hippo_core.transition`): legt and fout
+``theta = 2`` (the original's scaling), lmu ``theta = 1``; lagt's ``beta`` only scales ``B``.
 
 Discretisation: the time-invariant measures use :func:`~hippo_core.discretize` with step
 ``dt``. LegS is time-varying, ``c' = (A c + B f) / t``, and timescale-invariant, so ``dt``
@@ -28,35 +32,34 @@ samples.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
-from scipy import linalg, special
+from scipy import special
 
-from hippo_core._checks import check_choice, check_int, check_real
+from hippo_core._checks import check_choice, check_finite_array, check_int, check_real
 from hippo_core.discretize import discretize
 from hippo_core.measures import transition
 
-APPROXIMATION_MEASURES: tuple[str, ...] = ("legs", "legt", "lmu", "fout", "lagt")
+APPROXIMATION_MEASURES: tuple[str, ...] = ("legs", "legt", "lmu", "fout", "fourier", "lagt")
 """Measures with a reconstruction basis in :func:`hippo_reconstruct`."""
 
 _LEGS_METHODS = ("forward", "backward", "bilinear")
 
 
-def _measure_kwargs(measure: str, theta: float, beta: float) -> dict[str, float]:
-    if measure in ("legt", "lmu"):
+def _measure_kwargs(measure: str, theta: float | None, beta: float | None) -> dict[str, float]:
+    """The measure's parameters that were given (``None`` keeps the measure's default)."""
+    if measure in ("legt", "lmu", "fout", "fourier") and theta is not None:
         return {"theta": theta}
-    if measure == "lagt":
+    if measure == "lagt" and beta is not None:
         return {"beta": beta}
     return {}
 
 
 def _as_signal(signal: np.ndarray) -> np.ndarray:
-    f = np.asarray(signal, dtype=np.float64)
+    f = check_finite_array("signal", signal).astype(np.float64)
     if f.ndim != 1 or f.size < 1:
-        raise ValueError(f"signal must be a 1-D array of samples (L,), got shape {f.shape}")
-    if not np.all(np.isfinite(f)):
-        raise ValueError("signal contains NaN or inf")
+        raise ValueError(f"signal: expected a 1-D array of samples (L,), got shape {f.shape}")
     return f
 
 
@@ -67,8 +70,8 @@ def hippo_project(
     *,
     dt: float | None = None,
     method: str = "bilinear",
-    theta: float = 1.0,
-    beta: float = 1.0,
+    theta: float | None = None,
+    beta: float | None = None,
     substeps: float = 2.0,
 ) -> np.ndarray:
     """Online HiPPO projection: coefficients after every sample.
@@ -80,8 +83,8 @@ def hippo_project(
         dt: sample spacing in time units; default ``1 / L`` (the signal spans unit time).
         method: discretisation (``forward``, ``backward``, ``bilinear``; ``zoh`` too for the
             time-invariant measures).
-        theta: window length of legt / lmu, in time units.
-        beta: time scale of lagt.
+        theta: window length of legt / lmu / fout, in time units (default: the measure's).
+        beta: input scale of lagt (default 1).
         substeps: LegS only: early steps are split into ``ceil(substeps * N / k)`` parts.
 
     Returns:
@@ -99,7 +102,7 @@ def hippo_project(
     # feeds the mean of its two end samples, which makes the input error O(dt^2).
     previous = np.concatenate([f[:1], f[:-1]])
     if measure == "legs":
-        check_choice("LegS discretisation method", method, _LEGS_METHODS)
+        check_choice("method", method, _LEGS_METHODS)
         return _legs_project(A, B, f, previous, method, substeps)
     Ad, Bd = discretize(A, B, dt, method)
     c = np.zeros(N)
@@ -121,7 +124,6 @@ def _legs_project(
     grows with ``N``.
     """
     L, N = f.size, A.shape[0]
-    eye = np.eye(N)
     coefs = np.empty((L, N))
     c = np.zeros(N)
     c[0] = f[0]
@@ -131,50 +133,47 @@ def _legs_project(
         for j in range(m):
             frac = (j + 0.5) / m
             t_mid = k + frac  # in sample units, between t_{k-1} = k and t_k = k + 1
-            Ak, Bk = A / (t_mid * m), B / (t_mid * m)
-            u = previous[k] + (f[k] - previous[k]) * frac
-            if method == "forward":
-                c = c + Ak @ c + Bk * u
-            elif method == "backward":
-                c = linalg.solve_triangular(eye - Ak, c + Bk * u, lower=True)
-            else:
-                rhs = c + 0.5 * (Ak @ c) + Bk * u
-                c = linalg.solve_triangular(eye - 0.5 * Ak, rhs, lower=True)
+            # the sub-step of c' = (A c + B u) / t is a time-invariant step of size 1/(t m)
+            Ad, Bd = discretize(A, B, 1.0 / (t_mid * m), method)
+            c = Ad @ c + Bd * (previous[k] + (f[k] - previous[k]) * frac)
         coefs[k] = c
     return coefs
 
 
 def hippo_basis(
-    measure: str, N: int, x: np.ndarray, *, theta: float = 1.0, beta: float = 1.0
+    measure: str, N: int, x: np.ndarray, *, theta: float | None = None, beta: float | None = None
 ) -> np.ndarray:
     """Reconstruction basis ``(len(x), N)``: ``f(points) = basis @ c`` (module table).
 
     ``x`` is the relative window position in ``[0, 1]`` (legs, legt, lmu, fout) or the lag
-    ``s >= 0`` in time units (lagt).
+    ``s >= 0`` in time units (lagt). ``theta`` does not enter (positions are relative);
+    ``beta`` divides the lagt basis.
     """
     check_choice("measure", measure, APPROXIMATION_MEASURES)
     N = check_int("N", N)
-    x = np.asarray(x, dtype=np.float64).reshape(-1)
+    x = check_finite_array("x", x).astype(np.float64).reshape(-1)
     n = np.arange(N)
     if measure == "lagt":
+        beta = 1.0 if beta is None else check_real("beta", beta, positive=True)
         if np.any(x < 0):
-            raise ValueError("lagt reconstruction points are lags s >= 0")
-        return special.eval_laguerre(n[None, :], beta * x[:, None])
+            raise ValueError(f"x: expected lags s >= 0 for lagt, got min {x.min()}")
+        return special.eval_laguerre(n[None, :], x[:, None]) * np.exp(-x[:, None] / 2) / beta
     if np.any((x < 0) | (x > 1)):
-        raise ValueError(f"{measure} reconstruction points must lie in [0, 1] (window position)")
-    if measure == "fout":
-        basis = np.empty((x.size, N))
+        raise ValueError(
+            f"x: expected window positions in [0, 1] for {measure}, got [{x.min()}, {x.max()}]"
+        )
+    if measure in ("fout", "fourier"):
+        check_int("N", N, minimum=2)
+        basis = np.zeros((x.size, N))
         basis[:, 0] = 1.0
-        j = (n[1:] + 1) // 2
-        trig = np.where(n[1:] % 2 == 1, np.sin, np.cos)
-        for col, (freq, fn) in enumerate(zip(j, trig), start=1):
-            basis[:, col] = np.sqrt(2.0) * fn(2 * np.pi * freq * x)
+        for m in range(1, N // 2):
+            basis[:, 2 * m] = np.sqrt(2.0) * np.cos(2 * np.pi * m * x)
+            basis[:, 2 * m + 1] = -np.sqrt(2.0) * np.sin(2 * np.pi * m * x)
         return basis
-    if measure == "legs":
-        return special.eval_legendre(n[None, :], 2 * x[:, None] - 1) * np.sqrt(2 * n + 1.0)
-    # The translated measures' B_n = (-1)^n r_n puts "now" (x = 1) at P_n(-1) = (-1)^n.
-    legendre = special.eval_legendre(n[None, :], 1 - 2 * x[:, None])
-    return legendre if measure == "lmu" else legendre * np.sqrt(2 * n + 1.0)
+    if measure == "lmu":
+        # lmu's B_n = (-1)^n (2n+1) puts "now" (x = 1) at P_n(-1) = (-1)^n
+        return special.eval_legendre(n[None, :], 1 - 2 * x[:, None])
+    return special.eval_legendre(n[None, :], 2 * x[:, None] - 1) * np.sqrt(2 * n + 1.0)
 
 
 def hippo_reconstruct(
@@ -182,19 +181,19 @@ def hippo_reconstruct(
     measure: str,
     x: np.ndarray | int = 256,
     *,
-    theta: float = 1.0,
-    beta: float = 1.0,
+    theta: float | None = None,
+    beta: float | None = None,
 ) -> np.ndarray:
     """Read the signal back from coefficients ``c`` (``(N,)`` or ``(..., N)``).
 
     ``x``: evaluation points (see :func:`hippo_basis`), or an int ``M`` for ``M`` evenly
-    spaced points on ``[0, 1]`` (on ``[0, 1/beta * 10]`` for lagt). Returns ``(..., len(x))``.
+    spaced points on ``[0, 1]`` (lags on ``[0, 10]`` for lagt). Returns ``(..., len(x))``.
     """
     c = np.asarray(coefs, dtype=np.float64)
     if c.ndim < 1:
-        raise ValueError(f"coefs must have shape (..., N), got {c.shape}")
+        raise ValueError(f"coefs: expected shape (..., N), got {c.shape}")
     if isinstance(x, int | np.integer):
-        x = np.linspace(0.0, 10.0 / beta if measure == "lagt" else 1.0, check_int("x", x))
+        x = np.linspace(0.0, 10.0 if measure == "lagt" else 1.0, check_int("x", x))
     basis = hippo_basis(measure, c.shape[-1], x, theta=theta, beta=beta)
     return c @ basis.T
 
@@ -207,9 +206,8 @@ class HiPPO:
     N: int = 64
     dt: float | None = None
     method: str = "bilinear"
-    theta: float = 1.0
-    beta: float = 1.0
-    _checked: bool = field(default=False, init=False, repr=False)
+    theta: float | None = None
+    beta: float | None = None
 
     def __post_init__(self) -> None:
         check_choice("measure", self.measure, APPROXIMATION_MEASURES)
