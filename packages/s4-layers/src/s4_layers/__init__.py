@@ -13,6 +13,8 @@ from s4_layers.fftconv import FFTConv
 from s4_layers.kernel_base import IMAG_TRANSFORMS, REAL_TRANSFORMS, SSMKernelBase
 from s4_layers.kernel_diag import SSMKernelDiag
 from s4_layers.kernel_dplr import STEP_MODES, SSMKernel, SSMKernelDPLR
+from s4_layers.kernel_lssl import SSMKernelLSSL
+from s4_layers.lssl import LSSL
 from s4_layers.optim import param_groups, register
 from s4_layers.s4d import S4D
 from s4_layers.sequence_model import SequenceModel
@@ -20,6 +22,7 @@ from s4_layers.sequence_model import SequenceModel
 __all__ = [
     "ACTIVATIONS",
     "IMAG_TRANSFORMS",
+    "LSSL",
     "REAL_TRANSFORMS",
     "S4D",
     "STEP_MODES",
@@ -30,6 +33,7 @@ __all__ = [
     "SSMKernelBase",
     "SSMKernelDPLR",
     "SSMKernelDiag",
+    "SSMKernelLSSL",
     "SequenceModel",
     "__version__",
     "activation",
