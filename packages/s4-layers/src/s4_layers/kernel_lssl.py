@@ -6,7 +6,8 @@ Continuous system (shared by the H features): ``x' = A x + B u``, A (N, N) and B
 ``dt_h = exp(linspace(log dt_min, log dt_max, H))_h``. The generalised bilinear transform (GBT)
 with parameter alpha discretises it:
 
-    Abar_h = (I - alpha dt_h A)^{-1} (I + (1 - alpha) dt_h A),   Bbar_h = dt_h (I - alpha dt_h A)^{-1} B
+    Abar_h = (I - alpha dt_h A)^{-1} (I + (1 - alpha) dt_h A)
+    Bbar_h = dt_h (I - alpha dt_h A)^{-1} B
 
 (alpha = 0 forward Euler, 1/2 bilinear, 1 backward Euler); then ``x_k = Abar x_{k-1} + Bbar u_k``,
 ``y_k = C x_k`` with C (channels, H, N). The state is real, (batch, H, N).
