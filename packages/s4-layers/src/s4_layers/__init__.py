@@ -17,6 +17,7 @@ from s4_layers.kernel_lssl import SSMKernelLSSL
 from s4_layers.lssl import LSSL
 from s4_layers.optim import param_groups, register
 from s4_layers.s4d import S4D
+from s4_layers.sashimi import SaShiMi, s4_block_param_count, sashimi_param_count
 from s4_layers.sequence_model import SequenceModel
 
 __all__ = [
@@ -34,10 +35,13 @@ __all__ = [
     "SSMKernelDPLR",
     "SSMKernelDiag",
     "SSMKernelLSSL",
+    "SaShiMi",
     "SequenceModel",
     "__version__",
     "activation",
     "functional",
     "param_groups",
     "register",
+    "s4_block_param_count",
+    "sashimi_param_count",
 ]
