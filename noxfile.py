@@ -17,7 +17,7 @@ CONSTRAINTS = str(ROOT / "constraints.txt")
 
 # Dependency order: a package is listed after the packages it needs.
 PACKAGES = ["hippo-core", "ssm-kernels", "s4-layers", "s4-tasks"]
-APPS = ["bench", "train"]
+APPS = ["bench", "train", "generate"]
 
 nox.options.sessions = ["tests", "lint"]
 nox.options.default_venv_backend = "venv"
