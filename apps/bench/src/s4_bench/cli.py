@@ -13,6 +13,7 @@ SUITES = {
     "kernels": "Cauchy / Vandermonde kernels, every available backend vs naive",
     "layers": "S4 and S4D layers: conv forward/backward, step mode, forward-with-state",
     "train": "accuracy and wall time of the default training experiment",
+    "generate": "sampling: step mode vs recomputing the convolution, prompt warm-up",
 }
 
 
