@@ -18,7 +18,7 @@ CONSTRAINTS = str(ROOT / "constraints.txt")
 
 # Dependency order: a package is listed after the packages it needs.
 PACKAGES = ["hippo-core", "ssm-kernels", "s4-layers", "s4-tasks"]
-APPS = ["bench", "train"]
+APPS = ["bench", "train", "generate"]
 
 nox.options.sessions = ["tests", "lint", "docs", "build"]
 # Tests that belong to no single package: the docs' runnable blocks, apps/examples.

@@ -140,8 +140,19 @@ def build_backbone(model: dict[str, Any]) -> nn.Module:
             prenorm=model["prenorm"],
             residual=model["residual"],
         )
+    if backbone == "sashimi":
+        from s4_layers import SaShiMi
+
+        sashimi = dict(model.get("sashimi") or {})
+        return SaShiMi(
+            model["d_model"],
+            n_layers=model["n_layers"],
+            dropout=model["dropout"],
+            layer=layer,
+            **{k: list(v) if k == "pool" else v for k, v in sashimi.items()},
+        )
     raise ValueError(
-        f"model.backbone: expected 'sequence_model' or 's4d_minimal', got {backbone!r}"
+        f"model.backbone: expected 'sequence_model', 's4d_minimal' or 'sashimi', got {backbone!r}"
     )
 
 

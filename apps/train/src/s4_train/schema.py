@@ -42,11 +42,13 @@ class Backbone(Enum):
 
     sequence_model = "sequence_model"
     s4d_minimal = "s4d_minimal"
+    sashimi = "sashimi"  # s4_layers.SaShiMi: multi-scale U-Net of S4 blocks (model.sashimi)
 
 
 class LayerMode(Enum):
     dplr = "dplr"  # S4: diagonal plus low rank state matrix
     diag = "diag"  # S4D: diagonal state matrix
+    lssl = "lssl"  # LSSL: dense HiPPO transition (init = measure), layer.learn 0 | 1 | 2
 
 
 class EncoderKind(Enum):
@@ -100,6 +102,18 @@ class LayerConfig:
     gate: int | None = None
     gate_act: str | None = None
     mult_act: str | None = None
+    learn: int | None = None  # mode=lssl: 0 fixed, 1 train dt, 2 train dt, A, B
+
+
+@dataclass
+class SashimiConfig:
+    """``model.backbone=sashimi``: pooling factors (outer first), width factor per level,
+    feed-forward expansion (0 = none), U-Net skips. n_layers/dropout are the model's."""
+
+    pool: list[int] = field(default_factory=lambda: [4, 4])
+    expand: int = 2
+    ff: int = 2
+    unet: bool = False
 
 
 @dataclass
@@ -114,6 +128,7 @@ class ModelConfig:
     norm: str = "layer"
     residual: bool = True
     layer: LayerConfig = field(default_factory=LayerConfig)
+    sashimi: SashimiConfig = field(default_factory=SashimiConfig)
 
 
 # ----------------------------------------------------------------------------------------------

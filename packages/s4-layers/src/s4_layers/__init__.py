@@ -13,13 +13,17 @@ from s4_layers.fftconv import FFTConv
 from s4_layers.kernel_base import IMAG_TRANSFORMS, REAL_TRANSFORMS, SSMKernelBase
 from s4_layers.kernel_diag import SSMKernelDiag
 from s4_layers.kernel_dplr import STEP_MODES, SSMKernel, SSMKernelDPLR
+from s4_layers.kernel_lssl import SSMKernelLSSL
+from s4_layers.lssl import LSSL
 from s4_layers.optim import param_groups, register
 from s4_layers.s4d import S4D
+from s4_layers.sashimi import SaShiMi, s4_block_param_count, sashimi_param_count
 from s4_layers.sequence_model import SequenceModel
 
 __all__ = [
     "ACTIVATIONS",
     "IMAG_TRANSFORMS",
+    "LSSL",
     "REAL_TRANSFORMS",
     "S4D",
     "STEP_MODES",
@@ -30,10 +34,14 @@ __all__ = [
     "SSMKernelBase",
     "SSMKernelDPLR",
     "SSMKernelDiag",
+    "SSMKernelLSSL",
+    "SaShiMi",
     "SequenceModel",
     "__version__",
     "activation",
     "functional",
     "param_groups",
     "register",
+    "s4_block_param_count",
+    "sashimi_param_count",
 ]
