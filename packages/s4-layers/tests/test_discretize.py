@@ -4,13 +4,12 @@ import numpy as np
 import scipy.linalg
 import torch
 
-from s4_layers.functional import (
+from s4_layers.functional.discretize import (
     complex_to_real,
     discretize_diag,
     dplr_bilinear_terms,
     dplr_real_matrix,
     expm1_complex,
-    matrix_power,
     output_to_real,
     power_sum_near_identity,
     real_to_complex,
@@ -90,7 +89,6 @@ def test_power_and_sum_near_identity():
         assert torch.allclose(E_n + torch.eye(4), ref_pow, rtol=1e-10, atol=1e-13)
         ref_S = sum(torch.linalg.matrix_power(M, j) for j in range(n))
         assert torch.allclose(S, ref_S, rtol=1e-9)
-        assert torch.allclose(matrix_power(M, n), ref_pow, rtol=1e-10, atol=1e-13)
 
 
 def test_dplr_bilinear_terms_against_dense_reference():
@@ -113,3 +111,32 @@ def test_dplr_bilinear_terms_against_dense_reference():
         assert np.allclose(t["power"][h].numpy(), np.linalg.matrix_power(ref, 9), atol=1e-13)
         # zoh is not offered for DPLR; expm only checks the bilinear map is close to it
         assert np.allclose(ref, scipy.linalg.expm(dt[h].item() * A_real[h]), atol=1e-2)
+
+
+def test_forward_euler_against_definition_and_reference(ref):
+    s = ref.random_system("diag-lin", 8, H=2, channels=1)
+    dA, dB, log_dA = discretize_diag(s.dt, s.A, s.B, "forward")
+    dtA = s.dt[:, None] * s.A
+    assert torch.allclose(dA, 1 + dtA) and torch.allclose(torch.exp(log_dA), dA, rtol=1e-12)
+    assert torch.allclose(dB, s.dt[:, None] * s.B)
+    from s4_layers.functional import diag_kernel
+
+    K = diag_kernel(s.dt, s.A, s.B, s.C, 40, disc="forward")
+    assert ref.rel_err(K, ref.kernel(s.dt, s.A, s.B, s.C, 40, disc="forward")) < 1e-10
+
+
+def test_dplr_step_halves_against_dense_bilinear(ref):
+    from s4_layers.functional.discretize import (
+        dplr_backward_apply,
+        dplr_backward_terms,
+        dplr_forward_half,
+    )
+
+    s = ref.random_system("legs", 8, H=3, channels=1, rank=2)
+    x = torch.randn(5, 3, 4, dtype=torch.complex128)
+    u = torch.randn(5, 3, dtype=torch.float64)
+    D, W = dplr_backward_terms(s.dt, s.A, s.P)
+    v = dplr_forward_half(s.dt, s.A, s.P, x) + s.dt[:, None] * s.B * u[..., None]
+    out = dplr_backward_apply(s.dt, s.P, D, W, v)
+    _, x_ref = ref.step(s.dt, s.A, s.B, s.C, u, x, P=s.P, disc="bilinear")
+    assert ref.rel_err(out, x_ref) < 1e-12

@@ -4,15 +4,16 @@ Every sequence module has ``forward(x, state=None, rate=1.0) -> (y, next_state)`
 ``setup_step(mode=...)``, ``step(x, state) -> (y, state)`` and ``default_state(*batch)``.
 """
 
-from s4_layers import functional
+from s4_layers import functional, reference
 from s4_layers.__about__ import __version__
 from s4_layers._checks import S4InputError
 from s4_layers.activations import ACTIVATIONS, activation
 from s4_layers.block import S4Block
 from s4_layers.fftconv import FFTConv
+from s4_layers.kernel import KERNEL_FAMILIES, SSMKernel
 from s4_layers.kernel_base import IMAG_TRANSFORMS, REAL_TRANSFORMS, SSMKernelBase
 from s4_layers.kernel_diag import SSMKernelDiag
-from s4_layers.kernel_dplr import STEP_MODES, SSMKernel, SSMKernelDPLR
+from s4_layers.kernel_dplr import STEP_MODES, SSMKernelDPLR
 from s4_layers.optim import param_groups, register
 from s4_layers.s4d import S4D
 from s4_layers.sequence_model import SequenceModel
@@ -20,6 +21,7 @@ from s4_layers.sequence_model import SequenceModel
 __all__ = [
     "ACTIVATIONS",
     "IMAG_TRANSFORMS",
+    "KERNEL_FAMILIES",
     "REAL_TRANSFORMS",
     "S4D",
     "STEP_MODES",
@@ -35,5 +37,6 @@ __all__ = [
     "activation",
     "functional",
     "param_groups",
+    "reference",
     "register",
 ]

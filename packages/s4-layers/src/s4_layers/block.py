@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from s4_layers._checks import S4InputError, describe
+from s4_layers._checks import check_signal
 from s4_layers.activations import activation as make_activation
 from s4_layers.fftconv import FFTConv
 
@@ -113,11 +113,10 @@ class S4Block(nn.Module):
         rate: float = 1.0,
         return_states: bool = False,
     ):
+        layout = "(B, H, L)" if self.transposed else "(B, L, H)"
         axis = 1 if self.transposed else 2
-        if not isinstance(x, torch.Tensor) or x.dim() != 3 or x.shape[axis] != self.d_model:
-            layout = "(B, H, L)" if self.transposed else "(B, L, H)"
-            got = describe(x) if isinstance(x, torch.Tensor) else type(x).__name__
-            raise S4InputError(f"x: expected {layout} with H={self.d_model}, got {got}")
+        expected = f"{layout} with H={self.d_model}"
+        check_signal("x", x, self.d_model, axis, 3, expected, self.layer.D.dtype)
         if not self.transposed:  # internally (B, H, L); the FFT wants L last anyway
             x = x.transpose(1, 2)
         y, next_state = self.layer(x, state=state, rate=rate, return_states=return_states)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from s4_layers._checks import S4InputError, describe
+from s4_layers._checks import S4InputError, check_signal
 from s4_layers.activations import activation as make_activation
 from s4_layers.functional.conv import fft_conv
-from s4_layers.kernel_dplr import SSMKernel
+from s4_layers.kernel import SSMKernel
 
 
 class FFTConv(nn.Module):
@@ -55,9 +55,7 @@ class FFTConv(nn.Module):
     def _to_bhl(self, x: torch.Tensor) -> torch.Tensor:
         layout = "(B, H, L)" if self.transposed else "(B, L, H)"
         axis = 1 if self.transposed else 2
-        if not isinstance(x, torch.Tensor) or x.dim() != 3 or x.shape[axis] != self.H:
-            got = describe(x) if isinstance(x, torch.Tensor) else type(x).__name__
-            raise S4InputError(f"x: expected {layout} with H={self.H}, got {got}")
+        check_signal("x", x, self.H, axis, 3, f"{layout} with H={self.H}", self.D.dtype)
         return x if self.transposed else x.transpose(1, 2)
 
     def _no_state_if_bidirectional(self, state) -> None:

@@ -99,8 +99,7 @@ class SequenceModel(nn.Module):
         axis = 1 if self.transposed else 2
         if not isinstance(x, torch.Tensor) or x.dim() != 3 or x.shape[axis] != self.d_model:
             layout = "(B, H, L)" if self.transposed else "(B, L, H)"
-            got = describe(x) if isinstance(x, torch.Tensor) else type(x).__name__
-            raise S4InputError(f"x: expected {layout} with H={self.d_model}, got {got}")
+            raise S4InputError(f"x: expected {layout} with H={self.d_model}, got {describe(x)}")
         return x.transpose(1, 2) if self.transposed else x
 
     def _states(self, state, n: int | None = None):

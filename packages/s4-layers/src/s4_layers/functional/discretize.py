@@ -20,7 +20,7 @@ import torch
 
 from s4_layers._checks import check_choice
 
-DIAG_DISCS = ("zoh", "bilinear", "dss")
+DIAG_DISCS = ("zoh", "bilinear", "dss", "forward")
 
 
 def expm1_complex(x: torch.Tensor) -> torch.Tensor:
@@ -39,26 +39,32 @@ def discretize_diag(
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     r"""Diagonal discretisation: returns ``(dA, dB, log_dA)``, each (H, N2) complex.
 
-    - zoh:      dA = exp(dt A),  dB = (exp(dt A) - 1) / A * B
-    - bilinear: dA = (1 + dt A/2) / (1 - dt A/2),  dB = dt B / (1 - dt A/2),
-                log dA = 2 atanh(dt A / 2)   (no cancellation for small dt A)
-    - dss:      dA = exp(dt A),  dB = (exp(dt A) - 1) / (A (exp(dt A L) - 1)) * B   (the DSS
-                exp-sum normalisation, which depends on the kernel length ``L``).
-
-    Shapes: dt (H,), A (H, N2), B (..., H, N2).
+    Shapes: dt (H,), A (H, N2), B (..., H, N2). ``disc`` is one of :data:`DIAG_DISCS`
+    (the formulas are written above the lines computing them); ``L`` is dss's normalisation
+    length.
     """
     check_choice("disc", disc, DIAG_DISCS)
     dtA = dt.unsqueeze(-1) * A
     if disc == "bilinear":
-        log_dA = 2 * torch.atanh(dtA / 2)
+        # dA = (1 + dt A/2) / (1 - dt A/2),  dB = dt B / (1 - dt A/2),
+        # log dA = 2 atanh(dt A / 2)   (no cancellation for small dt A)
         dA = (1 + dtA / 2) / (1 - dtA / 2)
         dB = B * (dt.unsqueeze(-1) / (1 - dtA / 2))
-        return dA, dB, log_dA
+        return dA, dB, 2 * torch.atanh(dtA / 2)
+    if disc == "forward":
+        # forward Euler: dA = 1 + dt A,  dB = dt B,
+        # log dA = log|1 + dt A| + i arg(1 + dt A)  (log1p form: exact for small dt A)
+        a, b = dtA.real, dtA.imag
+        log_dA = torch.complex(0.5 * torch.log1p(2 * a + a * a + b * b), torch.atan2(b, 1 + a))
+        return 1 + dtA, B * dt.unsqueeze(-1), log_dA
     dA = torch.exp(dtA)
     if disc == "zoh":
+        # dA = exp(dt A),  dB = (exp(dt A) - 1) / A * B
         return dA, B * (expm1_complex(dtA) / A), dtA
     if L is None:
         raise ValueError("disc='dss': expected the kernel length L (int), got None")
+    # dss: dA = exp(dt A),  dB = (exp(dt A) - 1) / (A (exp(dt A L) - 1)) * B
+    # (the DSS exp-sum normalisation, which depends on the kernel length L)
     return dA, B * (expm1_complex(dtA) / (A * expm1_complex(dtA * L))), dtA
 
 
@@ -96,18 +102,23 @@ def dplr_real_matrix(A: torch.Tensor, P: torch.Tensor) -> torch.Tensor:
 def dplr_bilinear_dense(
     dt: torch.Tensor, A: torch.Tensor, P: torch.Tensor, B: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    r"""Bilinear discretisation of the full DPLR system in the real basis.
+    r"""Bilinear discretisation of the full DPLR system in the real basis, as ``(E, dB)``:
 
-    dA = (I - dt/2 A)^{-1} (I + dt/2 A)  (H, N, N),   dB = (I - dt/2 A)^{-1} dt B  (H, N).
+        dA = (I - dt/2 A)^{-1} (I + dt/2 A) = I + E,   E = dt (I - dt/2 A)^{-1} A   (H, N, N)
+        dB = (I - dt/2 A)^{-1} dt B                                                  (H, N)
+
+    E is returned instead of dA: for small dt, dA is within ~dt|A| of I, and storing dA itself
+    in float32 would lose the digits of E that decide dA^L (relative error eps/(dt|A|)).
+    B may carry leading batch axes (..., H, N2) -> dB (..., H, N).
     """
     A_real = dplr_real_matrix(A, P)
     N = A_real.shape[-1]
     eye = torch.eye(N, dtype=A_real.dtype, device=A_real.device)
-    # (I - dt/2 A)^{-1} (I + dt/2 A) = 2 (I - dt/2 A)^{-1} - I: one inverse, no second product
-    # (batched inv is also much faster on CPU than solve with an (N, N+1) right-hand side)
+    # one batched inverse serves both (much faster on CPU than solve with N + 1 right sides)
     inv = torch.linalg.inv(eye - (dt / 2).view(-1, 1, 1) * A_real)
+    E = dt.view(-1, 1, 1) * (inv @ A_real)
     dB = (inv @ (dt.view(-1, 1) * complex_to_real(B)).unsqueeze(-1)).squeeze(-1)
-    return 2 * inv - eye, dB
+    return E, dB
 
 
 def dplr_bilinear_terms(
@@ -115,20 +126,54 @@ def dplr_bilinear_terms(
 ) -> dict[str, torch.Tensor]:
     r"""Everything the DPLR kernel and state forwarding need from the dense system (real basis).
 
-    Returns dA = Abar, dB = Bbar, power = Abar^L, S = sum_{j<L} Abar^j and
-    one_minus_power = I - Abar^L. Abar is kept as I + E with E = Abar - I = dt (I - dt/2 A)^{-1} A
-    computed directly, and all powers as I + E_m (see :func:`power_sum_near_identity`): for
-    small dt, Abar is within ~dt|A| of I and storing Abar itself in float32 would lose the
-    digits of E that decide Abar^L and S (relative error eps / (dt |A|) instead of eps).
+    Returns dA = Abar = I + E, dB = Bbar (see :func:`dplr_bilinear_dense`), power = Abar^L,
+    S = sum_{j<L} Abar^j and one_minus_power = I - Abar^L, all powers kept as I + E_m
+    (see :func:`power_sum_near_identity`).
     """
-    A_real = dplr_real_matrix(A, P)
-    N = A_real.shape[-1]
-    eye = torch.eye(N, dtype=A_real.dtype, device=A_real.device)
-    inv = torch.linalg.inv(eye - (dt / 2).view(-1, 1, 1) * A_real)
-    E = dt.view(-1, 1, 1) * (inv @ A_real)
-    dB = (inv @ (dt.view(-1, 1) * complex_to_real(B)).unsqueeze(-1)).squeeze(-1)
+    E, dB = dplr_bilinear_dense(dt, A, P, B)
+    eye = torch.eye(E.shape[-1], dtype=E.dtype, device=E.device)
     E_L, S = power_sum_near_identity(E, L)
     return {"dA": eye + E, "dB": dB, "power": eye + E_L, "S": S, "one_minus_power": -E_L}
+
+
+def dplr_forward_half(dt: torch.Tensor, A: torch.Tensor, P: torch.Tensor, x: torch.Tensor):
+    r"""The forward (explicit) half of the bilinear step, ``(I + dt/2 A) x``, in O(N r).
+
+    A x = Lambda x - sum_r P_r 2 Re(P_r^H x) (the half representation, module docstring).
+    Shapes: dt (H,), A (H, N2), P (r, H, N2), x (..., H, N2) -> (..., H, N2).
+    """
+    coupling = 2 * (P.conj() * x.unsqueeze(-3)).sum(-1, keepdim=True).real  # (..., r, H, 1)
+    Ax = A * x - (P * coupling).sum(-3)
+    return x + dt.unsqueeze(-1) / 2 * Ax
+
+
+def dplr_backward_terms(
+    dt: torch.Tensor, A: torch.Tensor, P: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""The backward (implicit) half of the bilinear step by Woodbury, as ``(D, W)``:
+
+        (I - dt/2 A)^{-1} = 2/dt [D - D P W P^* D],   D = (2/dt - Lambda)^{-1}   (H, N2)
+        W = (I + Q)^{-1},  Q = P^* D P = 2 Re(sum_n conj(P_r) D P_s)   (H, r, r) real
+    (real r x r, because the conjugate halves pair up). Apply with
+    :func:`dplr_backward_apply`.
+    """
+    D = 1 / (2 / dt.unsqueeze(-1) - A)  # (H, N2)
+    Q = 2 * (P.conj().unsqueeze(1) * D * P.unsqueeze(0)).sum(-1).real  # (r, s, H)
+    eye = torch.eye(Q.shape[0], dtype=Q.dtype, device=Q.device)
+    return D, torch.linalg.inv(eye + Q.permute(2, 0, 1))
+
+
+def dplr_backward_apply(
+    dt: torch.Tensor, P: torch.Tensor, D: torch.Tensor, W: torch.Tensor, v: torch.Tensor
+) -> torch.Tensor:
+    r"""``(I - dt/2 A)^{-1} v = 2/dt [D v - D P W (P^* D v)]`` (terms of
+    :func:`dplr_backward_terms`), elementwise products only (no complex batched matmul).
+    Shapes: P (r, H, N2), D (H, N2), W (H, r, r), v (..., H, N2) -> (..., H, N2).
+    """
+    Dv = D * v
+    s = 2 * (P.conj() * Dv.unsqueeze(-3)).sum(-1).real  # P^* D v: (..., r, H)
+    s = (W.permute(1, 2, 0) * s.unsqueeze(-3)).sum(-2)  # W P^* D v: (..., r, H)
+    return 2 / dt.unsqueeze(-1) * (Dv - D * (P * s.unsqueeze(-1)).sum(-3))
 
 
 def power_sum_near_identity(E: torch.Tensor, n: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -147,18 +192,3 @@ def power_sum_near_identity(E: torch.Tensor, n: int) -> tuple[torch.Tensor, torc
             S = S + eye + E_m
             E_m = E_m + E + E_m @ E
     return E_m, S
-
-
-def matrix_power(M: torch.Tensor, n: int) -> torch.Tensor:
-    """M^n for a batch of square matrices by repeated squaring (log2 n matmuls)."""
-    result = None
-    base = M
-    while n > 0:
-        if n & 1:
-            result = base if result is None else result @ base
-        n >>= 1
-        if n:
-            base = base @ base
-    if result is None:
-        return torch.eye(M.shape[-1], dtype=M.dtype, device=M.device).expand_as(M).clone()
-    return result

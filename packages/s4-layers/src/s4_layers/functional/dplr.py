@@ -33,20 +33,22 @@ import math
 import torch
 
 from s4_layers._checks import (
-    S4InputError,
     check_choice,
-    check_length,
+    check_int,
+    check_signal_bhl,
     check_system,
+    check_system_state,
     check_tensor,
-    describe,
+    fail,
 )
-from s4_layers.functional._ops import cauchy
 from s4_layers.functional.discretize import (
     complex_to_real,
     dplr_bilinear_terms,
+    dplr_forward_half,
     output_to_real,
     real_to_complex,
 )
+from ssm_kernels import cauchy
 
 DPLR_DISCS = ("bilinear",)
 
@@ -56,7 +58,7 @@ def _check_dplr(dt, A, P, B, C, disc):
     H, N2 = check_system(dt, A, B, C)
     check_tensor("P", P, 3, complex_=True)
     if tuple(P.shape[1:]) != (H, N2):
-        raise S4InputError(f"P: expected shape (rank, H, N/2) = (*, {H}, {N2}), got {describe(P)}")
+        raise fail("P", f"shape (rank, H, N/2) = (*, {H}, {N2})", P)
     return H, N2
 
 
@@ -99,13 +101,6 @@ def _generating(
     lhs = eye + k11.permute(2, 3, 0, 1)  # (H, F, r, r)
     x = torch.linalg.solve(lhs, k10.permute(2, 3, 0, 1)).permute(2, 3, 0, 1)  # (r, m, H, F)
     return k00 - torch.einsum("crhf,rmhf->cmhf", k01, x)
-
-
-def dplr_power(
-    dt: torch.Tensor, A: torch.Tensor, P: torch.Tensor, B: torch.Tensor, L: int
-) -> dict[str, torch.Tensor]:
-    """Dense real bilinear terms: dA, dB, power = dA^L, S = sum_{j<L} dA^j, I - dA^L."""
-    return dplr_bilinear_terms(dt, A, P, B, L)
 
 
 def corrected_output(C: torch.Tensor, one_minus_power: torch.Tensor) -> torch.Tensor:
@@ -152,22 +147,19 @@ def dplr_kernel(
         B: (H, N2) complex.  C: (channels, H, N2) complex (the true output matrix).
         L: kernel length.  disc: only "bilinear".  backend: passed to ssm_kernels.cauchy.
     """
-    L = check_length(L)
+    check_int("L", L)
     _check_dplr(dt, A, P, B, C, disc)
     if B.dim() != 2:
-        raise S4InputError(f"B: expected shape (H, N/2), got {describe(B)}")
+        raise fail("B", "shape (H, N/2)", B)
+    return _dplr_kernel(dt, A, P, B, C, L, backend)
+
+
+def _dplr_kernel(dt, A, P, B, C, L, backend):
     terms = dplr_bilinear_terms(dt, A, P, B, L)
     K = _kernel_from_ctilde(
         dt, A, P, terms["dB"].unsqueeze(0), B.unsqueeze(0), C, terms, L, backend
     )
     return K[:, 0]
-
-
-def dplr_forward_euler(dt: torch.Tensor, A: torch.Tensor, P: torch.Tensor, x: torch.Tensor):
-    """(I + dt/2 A) x for A = diag(A) - P P^* in the half representation; x (..., H, N2)."""
-    coupling = 2 * (P.conj() * x.unsqueeze(-3)).sum(-1, keepdim=True).real  # (..., r, H, 1)
-    Ax = A * x - (P * coupling).sum(-3)
-    return x + dt.unsqueeze(-1) / 2 * Ax
 
 
 def dplr_state_output(
@@ -178,30 +170,26 @@ def dplr_state_output(
     state: torch.Tensor,
     L: int,
     backend: str | None = None,
-    _terms: dict | None = None,
 ) -> torch.Tensor:
     r"""Output contribution of an initial state, ``C Abar^{k+1} x0``: (batch, channels, H, L).
 
     Abar x0 = (I - dt/2 A)^{-1} dt B' with B' = (I + dt/2 A) x0 / dt, so it is the kernel of
     :func:`dplr_kernel` with B replaced by the batch of vectors B'.
     """
-    L = check_length(L)
+    check_int("L", L)
     H, N2 = _check_dplr(dt, A, P, None, C, "bilinear")
-    if not (
-        isinstance(state, torch.Tensor)
-        and state.dim() == 3
-        and state.is_complex()
-        and tuple(state.shape[1:]) == (H, N2)
-    ):
-        got = describe(state) if isinstance(state, torch.Tensor) else type(state).__name__
-        raise S4InputError(f"state: expected complex (batch, H, N/2) = (*, {H}, {N2}), got {got}")
+    check_system_state(state, H, N2)
+    return _dplr_state_output(dt, A, P, C, state, L, backend)
+
+
+def _dplr_state_output(dt, A, P, C, state, L, backend, _terms=None):
     out_dtype = dt.dtype
     # The truncated generating function cancels in slowly decaying directions (Abar^L ~ I):
     # a random state excites all of them, so this path always runs in float64.
     dt, A, P, C, state = _promote(dt, A, P, C, state)
     terms = _terms or dplr_bilinear_terms(dt, A, P, torch.zeros_like(A), L)
     v = torch.einsum("hij,bhj->bhi", terms["dA"], complex_to_real(state))  # Abar x0
-    right = dplr_forward_euler(dt, A, P, state) / dt.unsqueeze(-1)  # v = (I-dt/2 A)^{-1} dt right
+    right = dplr_forward_half(dt, A, P, state) / dt.unsqueeze(-1)  # v = (I-dt/2 A)^{-1} dt right
     y = _kernel_from_ctilde(dt, A, P, v, right, C, terms, L, backend).transpose(0, 1)
     return y.to(out_dtype)
 
@@ -219,7 +207,6 @@ def dplr_next_state(
     u: torch.Tensor,
     state: torch.Tensor | None = None,
     backend: str | None = None,
-    _terms: dict | None = None,
 ) -> torch.Tensor:
     r"""State after the whole input: ``x_L = Abar^L x0 + sum_l Abar^{L-1-l} Bbar u_l``.
 
@@ -231,21 +218,17 @@ def dplr_next_state(
     Shapes: u (batch, H, L) real; state (batch, H, N2) complex or None. Returns (batch, H, N2).
     """
     H, N2 = _check_dplr(dt, A, P, B, None, "bilinear")
-    check_tensor("u", u, 3, complex_=False)
-    if u.shape[1] != H:
-        raise S4InputError(f"u: expected shape (batch, H, L) with H={H}, got {describe(u)}")
+    check_signal_bhl(u, H)
+    if state is not None:
+        check_system_state(state, H, N2, u.shape[0])
+    return _dplr_next_state(dt, A, P, B, u, state, backend)
+
+
+def _dplr_next_state(dt, A, P, B, u, state, backend, _terms=None):
+    H, N2 = A.shape
     L = u.shape[-1]
     out_dtype = A.dtype
     if state is not None:
-        if not (
-            isinstance(state, torch.Tensor)
-            and state.is_complex()
-            and tuple(state.shape) == (u.shape[0], H, N2)
-        ):
-            got = describe(state) if isinstance(state, torch.Tensor) else type(state).__name__
-            raise S4InputError(
-                f"state: expected complex (batch, H, N/2) = ({u.shape[0]}, {H}, {N2}), got {got}"
-            )
         (state,) = _promote(state)
     dt, A, P, B, u = _promote(dt, A, P, B, u)  # float64 working precision (see state_output)
     terms = _terms or dplr_bilinear_terms(dt, A, P, B, L)
@@ -294,11 +277,16 @@ def dplr_forward_state(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Both state-forwarding terms sharing one dense computation (float64):
     ``(dplr_state_output(...) (batch, channels, H, L), dplr_next_state(...) (batch, H, N2))``."""
-    _check_dplr(dt, A, P, B, C, "bilinear")
-    check_tensor("u", u, 3, complex_=False)
+    H, N2 = _check_dplr(dt, A, P, B, C, "bilinear")
+    check_signal_bhl(u, H)
+    check_system_state(state, H, N2, u.shape[0])
+    return _dplr_forward_state(dt, A, P, B, C, u, state, backend)
+
+
+def _dplr_forward_state(dt, A, P, B, C, u, state, backend):
     L = u.shape[-1]
     d, a, p, b = _promote(dt, A, P, B)
     terms = dplr_bilinear_terms(d, a, p, b, L)
-    y = dplr_state_output(dt, A, P, C, state, L, backend=backend, _terms=terms)
-    x = dplr_next_state(dt, A, P, B, u, state, backend=backend, _terms=terms)
+    y = _dplr_state_output(dt, A, P, C, state, L, backend, _terms=terms)
+    x = _dplr_next_state(dt, A, P, B, u, state, backend, _terms=terms)
     return y, x
