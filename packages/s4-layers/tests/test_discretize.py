@@ -127,16 +127,21 @@ def test_forward_euler_against_definition_and_reference(ref):
 
 def test_dplr_step_halves_against_dense_bilinear(ref):
     from s4_layers.functional.discretize import (
-        dplr_backward_apply,
-        dplr_backward_terms,
         dplr_forward_half,
+        dplr_linear_step,
+        dplr_linear_step_terms,
     )
 
     s = ref.random_system("legs", 8, H=3, channels=1, rank=2)
     x = torch.randn(5, 3, 4, dtype=torch.complex128)
     u = torch.randn(5, 3, dtype=torch.float64)
-    D, W = dplr_backward_terms(s.dt, s.A, s.P)
-    v = dplr_forward_half(s.dt, s.A, s.P, x) + s.dt[:, None] * s.B * u[..., None]
-    out = dplr_backward_apply(s.dt, s.P, D, W, v)
     _, x_ref = ref.step(s.dt, s.A, s.B, s.C, u, x, P=s.P, disc="bilinear")
+    out = dplr_linear_step(dplr_linear_step_terms(s.dt, s.A, s.P, s.B), x, u)
     assert ref.rel_err(out, x_ref) < 1e-12
+    # the forward half alone against the dense (I + dt/2 A_full) on [x, conj x]
+    lam = torch.cat([s.A, s.A.conj()], -1)
+    Pf = torch.cat([s.P, s.P.conj()], -1)
+    Af = torch.diag_embed(lam) - torch.einsum("rhi,rhj->hij", Pf, Pf.conj())
+    xf = torch.cat([x, x.conj()], -1)
+    half = xf + s.dt[:, None] / 2 * torch.einsum("hij,bhj->bhi", Af, xf)
+    assert ref.rel_err(dplr_forward_half(s.dt, s.A, s.P, x), half[..., :4]) < 1e-12

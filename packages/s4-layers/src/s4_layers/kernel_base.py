@@ -135,7 +135,9 @@ class SSMKernelBase(nn.Module):
             # P is unused here, but the NPLR form behind Lambda needs its minimal rank
             init_rank = max(rank, hippo_core.MIN_RANK[measure])
         system = hippo_core.dplr(init, d_state, rank=init_rank, H=d_model, **(init_kw or {}))
-        Lambda = torch.as_tensor(system.Lambda, dtype=torch.complex64)
+        # contiguous copies: hippo_core's arrays may be column-major, and strided parameters
+        # make every elementwise op of the step and the kernel slower
+        Lambda = torch.as_tensor(system.Lambda, dtype=torch.complex64).contiguous()
         log_dt = math.log(dt_min) + torch.rand(d_model) * (math.log(dt_max) - math.log(dt_min))
         register(self, "log_dt", log_dt, lrs["dt"], wd)
         neg_real = (-Lambda.real).clamp(min=_MIN_DECAY)

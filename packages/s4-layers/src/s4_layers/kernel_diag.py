@@ -6,6 +6,7 @@ from __future__ import annotations
 import torch
 
 from s4_layers._checks import S4InputError, check_choice
+from s4_layers._step_cache import step_output
 from s4_layers.functional.diag import (
     _diag_all_states,
     _diag_kernel,
@@ -93,7 +94,7 @@ class SSMKernelDiag(SSMKernelBase):
         dA, dB, _ = discretize_diag(self.dt(rate), self.A(), self.B_c(), self.disc, L_norm)
         # 2 Re(C x) = C_real . view_as_real(x): a real elementwise product (a complex einsum
         # with a batch axis falls back to a per-batch loop on CPU)
-        cache = {"dA": dA, "dB": dB, "C_real": output_to_real(self.C_c())}
+        cache = {"dA": dA, "dB_real": torch.view_as_real(dB), "C_real": output_to_real(self.C_c())}
         self._store_step_cache(cache, mode=mode, rate=rate, L=L)
 
     def step(self, u: torch.Tensor, state: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -101,6 +102,7 @@ class SSMKernelDiag(SSMKernelBase):
         (y (batch, channels, H), x')."""
         self._check_step_input(u, state)
         c = self._current_step_cache()
-        x = c["dA"] * state + c["dB"] * u.unsqueeze(-1)  # (batch, H, N2)
-        y = (torch.view_as_real(x).flatten(-2).unsqueeze(1) * c["C_real"]).sum(-1)
-        return y.to(u.dtype), x
+        x = c["dA"] * state  # (batch, H, N2)
+        # x += dB u, in place on the real view (no complex temporaries: each is an allocation)
+        torch.view_as_real(x).addcmul_(c["dB_real"], u[..., None, None])
+        return step_output(x, c).to(u.dtype), x

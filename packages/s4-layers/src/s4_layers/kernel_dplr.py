@@ -13,12 +13,12 @@ from __future__ import annotations
 import torch
 
 from s4_layers._checks import check_choice
+from s4_layers._step_cache import step_output
 from s4_layers.functional.discretize import (
     complex_to_real,
-    dplr_backward_apply,
-    dplr_backward_terms,
     dplr_bilinear_dense,
-    dplr_forward_half,
+    dplr_linear_step,
+    dplr_linear_step_terms,
     output_to_real,
 )
 from s4_layers.functional.dplr import (
@@ -88,8 +88,7 @@ class SSMKernelDPLR(SSMKernelBase):
             # x' = x dA^T + u dB as (H, B, N) @ (H, N, N): one real bmm over H
             cache.update(dA_T=(eye + E).transpose(1, 2).contiguous(), dB=dB)
         else:
-            D, W = dplr_backward_terms(dt, A, P)
-            cache.update(dt=dt, A=A, P=P, D=D, W=W, dtB=dt.unsqueeze(-1) * B)
+            cache.update(linear=dplr_linear_step_terms(dt, A, P, B))
         self._store_step_cache(cache, mode=form, rate=rate)
 
     def step(self, u: torch.Tensor, state: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -98,15 +97,12 @@ class SSMKernelDPLR(SSMKernelBase):
         self._check_step_input(u, state)
         c = self._current_step_cache()
         if c["form"] == "dense":
-            x = complex_to_real(state).transpose(0, 1)  # (H, batch, N)
-            x = torch.bmm(x, c["dA_T"]).transpose(0, 1) + c["dB"] * u.unsqueeze(-1)
-            x = torch.view_as_complex(x.unflatten(-1, (-1, 2)).contiguous())
+            x = torch.bmm(complex_to_real(state).transpose(0, 1), c["dA_T"])  # (H, batch, N)
+            x.addcmul_(c["dB"].unsqueeze(1), u.t().unsqueeze(-1))  # + dB u, in place
+            x = torch.view_as_complex(x.transpose(0, 1).unflatten(-1, (-1, 2)))
         else:
-            v = dplr_forward_half(c["dt"], c["A"], c["P"], state) + c["dtB"] * u.unsqueeze(-1)
-            x = dplr_backward_apply(c["dt"], c["P"], c["D"], c["W"], v)
-        # 2 Re(C x) = C_real . view_as_real(x)  (real elementwise product, no complex einsum)
-        y = (torch.view_as_real(x).flatten(-2).unsqueeze(1) * c["C_real"]).sum(-1)
-        return y.to(u.dtype), x
+            x = dplr_linear_step(c["linear"], state, u)
+        return step_output(x, c).to(u.dtype), x
 
 
 __all__ = ["STEP_MODES", "SSMKernelDPLR"]

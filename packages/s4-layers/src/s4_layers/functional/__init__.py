@@ -14,9 +14,9 @@ State forwarding (continuing from an initial state ``x0`` (batch, H, N/2) comple
 
 Discretisation (every formula once, in :mod:`s4_layers.functional.discretize`):
 :func:`discretize_diag` (zoh / bilinear / dss / forward Euler) and the DPLR bilinear terms
-:func:`dplr_bilinear_dense` (dense real basis), ``dplr_forward_half`` / ``dplr_backward_*``
-(the O(N r) halves of one bilinear step). The float64 brute-force twins of everything here
-are in :mod:`s4_layers.reference`.
+:func:`dplr_bilinear_dense` (dense real basis), ``dplr_forward_half`` and
+``dplr_linear_step`` (the O(N r) bilinear step: forward half, then Woodbury). The float64
+brute-force twins of everything here are in :mod:`s4_layers.reference`.
 """
 
 from s4_layers.functional import discretize

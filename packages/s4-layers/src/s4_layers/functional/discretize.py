@@ -136,44 +136,88 @@ def dplr_bilinear_terms(
     return {"dA": eye + E, "dB": dB, "power": eye + E_L, "S": S, "one_minus_power": -E_L}
 
 
+def dplr_forward_terms(dt: torch.Tensor, A: torch.Tensor, P: torch.Tensor) -> dict:
+    r"""Terms of the forward (explicit) half of the bilinear step (see :func:`dplr_forward_half`):
+    ``a = 1 + dt/2 Lambda`` (H, N2), ``p = interleave(Re P, Im P)`` and ``p_dt = dt p``
+    (r, H, N)."""
+    p = complex_to_real(P)
+    return {"a": 1 + dt.unsqueeze(-1) / 2 * A, "p": p, "p_dt": dt.unsqueeze(-1) * p}
+
+
 def dplr_forward_half(dt: torch.Tensor, A: torch.Tensor, P: torch.Tensor, x: torch.Tensor):
     r"""The forward (explicit) half of the bilinear step, ``(I + dt/2 A) x``, in O(N r).
 
-    A x = Lambda x - sum_r P_r 2 Re(P_r^H x) (the half representation, module docstring).
+    (I + dt/2 A) x = (1 + dt/2 Lambda) x - dt/2 sum_r P_r 2 Re(P_r^H x)   (half representation)
     Shapes: dt (H,), A (H, N2), P (r, H, N2), x (..., H, N2) -> (..., H, N2).
     """
-    coupling = 2 * (P.conj() * x.unsqueeze(-3)).sum(-1, keepdim=True).real  # (..., r, H, 1)
-    Ax = A * x - (P * coupling).sum(-3)
-    return x + dt.unsqueeze(-1) / 2 * Ax
+    return dplr_forward_apply(dplr_forward_terms(dt, A, P), x)
 
 
-def dplr_backward_terms(
-    dt: torch.Tensor, A: torch.Tensor, P: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor]:
-    r"""The backward (implicit) half of the bilinear step by Woodbury, as ``(D, W)``:
+def dplr_forward_apply(terms: dict, x: torch.Tensor) -> torch.Tensor:
+    """:func:`dplr_forward_half` from precomputed :func:`dplr_forward_terms`. The low-rank
+    products are real contractions of the interleaved views (2 Re(P^H x) = 2 p . x_real):
+    complex batched matmuls fall back to per-batch loops on CPU."""
+    coupling = torch.einsum("...hn,rhn->...rh", complex_to_real(x), terms["p_dt"])
+    out = (terms["a"] * x).contiguous()  # contiguous: updated in place on its real view
+    complex_to_real(out).sub_(torch.einsum("...rh,rhn->...hn", coupling, terms["p"]))
+    return out
+
+
+def dplr_backward_terms(dt: torch.Tensor, A: torch.Tensor, P: torch.Tensor) -> dict:
+    r"""The backward (implicit) half of the bilinear step by Woodbury:
 
         (I - dt/2 A)^{-1} = 2/dt [D - D P W P^* D],   D = (2/dt - Lambda)^{-1}   (H, N2)
         W = (I + Q)^{-1},  Q = P^* D P = 2 Re(sum_n conj(P_r) D P_s)   (H, r, r) real
-    (real r x r, because the conjugate halves pair up). Apply with
-    :func:`dplr_backward_apply`.
+    (real r x r, because the conjugate halves pair up). Returned for
+    :func:`dplr_linear_step` as ``D2 = 2/dt D``, ``W``, ``p_dt = dt p`` and
+    ``D2P = interleave(2/dt D P)`` (r, H, N).
     """
     D = 1 / (2 / dt.unsqueeze(-1) - A)  # (H, N2)
     Q = 2 * (P.conj().unsqueeze(1) * D * P.unsqueeze(0)).sum(-1).real  # (r, s, H)
     eye = torch.eye(Q.shape[0], dtype=Q.dtype, device=Q.device)
-    return D, torch.linalg.inv(eye + Q.permute(2, 0, 1))
+    D2 = 2 / dt.unsqueeze(-1) * D
+    return {
+        "D2": D2,
+        "W": torch.linalg.inv(eye + Q.permute(2, 0, 1)),
+        "p_dt": dt.unsqueeze(-1) * complex_to_real(P),
+        "D2P": complex_to_real(D2 * P),
+    }
 
 
-def dplr_backward_apply(
-    dt: torch.Tensor, P: torch.Tensor, D: torch.Tensor, W: torch.Tensor, v: torch.Tensor
-) -> torch.Tensor:
-    r"""``(I - dt/2 A)^{-1} v = 2/dt [D v - D P W (P^* D v)]`` (terms of
-    :func:`dplr_backward_terms`), elementwise products only (no complex batched matmul).
-    Shapes: P (r, H, N2), D (H, N2), W (H, r, r), v (..., H, N2) -> (..., H, N2).
+def dplr_linear_step_terms(
+    dt: torch.Tensor, A: torch.Tensor, P: torch.Tensor, B: torch.Tensor
+) -> dict[str, torch.Tensor]:
+    r"""Terms of the O(N r) bilinear step :func:`dplr_linear_step`, from the two halves
+    (:func:`dplr_forward_terms`, :func:`dplr_backward_terms`) and
+    ``M[h, r, s] = dt p_r . D2P_s`` (H, r, r), ``D2dtB = interleave(2/dt D dt B)`` (H, N2, 2)."""
+    fwd, bwd = dplr_forward_terms(dt, A, P), dplr_backward_terms(dt, A, P)
+    return {
+        "D2a": bwd["D2"] * fwd["a"],
+        "D2dtB": torch.view_as_real(bwd["D2"] * (dt.unsqueeze(-1) * B)),
+        "p_dt": fwd["p_dt"],
+        "D2P": bwd["D2P"],
+        "W": bwd["W"],
+        "M": torch.einsum("rhn,shn->hrs", fwd["p_dt"], bwd["D2P"]),
+    }
+
+
+def dplr_linear_step(terms: dict, x: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+    r"""One bilinear step ``x' = (I - dt/2 A)^{-1} [(I + dt/2 A) x + dt B u]`` in O(N r).
+
+    Forward half: v = a x - sum_r c_r P_r + dt B u with c_r = dt Re(P_r^H x) = p_dt_r . x_real.
+    Backward half (Woodbury): x' = D2 v - sum_r (W s)_r D2P_r, s = P^* D v = dt p . (D2 v)_real.
+    With x1 = D2 a x + D2 dt B u, D2 v = x1 - sum_r c_r D2P_r, so s = p_dt . x1_real - M c and
+    x' = x1 - sum_r (c + W s)_r D2P_r: two passes over the state, real contractions only.
+    Shapes: x (batch, H, N2) complex, u (batch, H) real -> x' (batch, H, N2).
     """
-    Dv = D * v
-    s = 2 * (P.conj() * Dv.unsqueeze(-3)).sum(-1).real  # P^* D v: (..., r, H)
-    s = (W.permute(1, 2, 0) * s.unsqueeze(-3)).sum(-2)  # W P^* D v: (..., r, H)
-    return 2 / dt.unsqueeze(-1) * (Dv - D * (P * s.unsqueeze(-1)).sum(-3))
+    c = torch.einsum("...hn,rhn->...rh", complex_to_real(x), terms["p_dt"])  # (batch, r, H)
+    x1 = (terms["D2a"] * x).contiguous()  # contiguous: updated in place on its real view
+    torch.view_as_real(x1).addcmul_(terms["D2dtB"], u[..., None, None])
+    s = torch.einsum("...hn,rhn->...rh", complex_to_real(x1), terms["p_dt"])
+    s = s - torch.einsum("hrs,...sh->...rh", terms["M"], c)  # P^* D v
+    t = c + torch.einsum("hrs,...sh->...rh", terms["W"], s)
+    complex_to_real(x1).sub_(torch.einsum("...rh,rhn->...hn", t, terms["D2P"]))
+    return x1
 
 
 def power_sum_near_identity(E: torch.Tensor, n: int) -> tuple[torch.Tensor, torch.Tensor]:
