@@ -145,3 +145,17 @@ def test_dplr_step_halves_against_dense_bilinear(ref):
     xf = torch.cat([x, x.conj()], -1)
     half = xf + s.dt[:, None] / 2 * torch.einsum("hij,bhj->bhi", Af, xf)
     assert ref.rel_err(dplr_forward_half(s.dt, s.A, s.P, x), half[..., :4]) < 1e-12
+
+
+def test_power_products_equal_the_dense_power_and_sum():
+    from s4_layers.functional.discretize import power_products_near_identity
+
+    g = torch.Generator().manual_seed(4)
+    E = 1e-3 * torch.randn(3, 4, 4, dtype=torch.float64, generator=g) - 1e-3 * torch.eye(4)
+    rows = torch.randn(2, 3, 4, dtype=torch.float64, generator=g)
+    cols = torch.randn(5, 3, 4, dtype=torch.float64, generator=g)
+    for n in (1, 2, 3, 7, 64, 1000, 4097):
+        E_n, S = power_sum_near_identity(E, n)
+        rE, Sc = power_products_near_identity(E, n, rows, cols)
+        assert torch.allclose(rE, torch.einsum("chi,hij->chj", rows, E_n), rtol=1e-12, atol=0)
+        assert torch.allclose(Sc, torch.einsum("hij,mhj->mhi", S, cols), rtol=1e-12, atol=0)

@@ -236,3 +236,30 @@ def power_sum_near_identity(E: torch.Tensor, n: int) -> tuple[torch.Tensor, torc
             S = S + eye + E_m
             E_m = E_m + E + E_m @ E
     return E_m, S
+
+
+def power_products_near_identity(
+    E: torch.Tensor, n: int, rows: torch.Tensor, cols: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""For M = I + E (H, N, N): ``(rows (M^n - I), S_n cols)`` with S_n = sum_{j<n} M^j,
+    for row vectors ``rows`` (..., H, N) and column vectors ``cols`` (..., H, N).
+
+    The same near-identity doubling as :func:`power_sum_near_identity`, but only the squarings
+    E_{2j} = 2 E_j + E_j E_j (log2 n matmuls) are matrix products; the vectors accumulate the
+    set bits of n (LSB first; powers of M commute):
+        rows (M^{m+j} - I) = r_m + r_m E_j + rows E_j        (r_m = rows (M^m - I))
+        S_{m+j} cols = t_j + s_m + E_j s_m                    (s_m = S_m cols, t_j = S_j cols)
+        t_{2j} = 2 t_j + E_j t_j                              (t_1 = cols)
+    """
+    r_acc, s_acc = torch.zeros_like(rows), torch.zeros_like(cols)
+    E_j, t_j = E, cols
+    bits = bin(n)[2:][::-1]
+    for k, bit in enumerate(bits):
+        if bit == "1":
+            rE = torch.einsum("...hi,hij->...hj", rows, E_j)
+            r_acc = r_acc + torch.einsum("...hi,hij->...hj", r_acc, E_j) + rE
+            s_acc = t_j + s_acc + torch.einsum("hij,...hj->...hi", E_j, s_acc)
+        if k + 1 < len(bits):  # the next power of two (not needed after the top bit)
+            t_j = 2 * t_j + torch.einsum("hij,...hj->...hi", E_j, t_j)
+            E_j = 2 * E_j + E_j @ E_j
+    return r_acc, s_acc

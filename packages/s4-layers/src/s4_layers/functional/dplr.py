@@ -19,9 +19,11 @@ Derivation (docs/s4.md tells it at length):
    So Khat = 2/(1+z) [k_{Ct,B} - k_{Ct,P} (I + k_{P,P})^{-1} k_{P,B}] with the Cauchy sums
    k_{a,b}(g) = sum_n a_n b_n / (g - Lambda_n) over the full system (both halves): one
    ``ssm_kernels.cauchy`` call with conj=True evaluates all (channels + r) x (1 + r) of them.
-5. Ctilde is computed on the fly from the stored, true C for the L in use, with Abar^L from
-   repeated squaring of the dense (H, N, N) real discretised matrix (log2 L matmuls), so the
-   kernel is exact for every length: changing L redoes the correction exactly.
+5. Ctilde is computed on the fly from the stored, true C for the L in use, so the kernel is
+   exact for every length (changing L redoes the correction exactly). C (Abar^L - I) and
+   S_L Bbar (for z = 1) come from near-identity doubling of the dense (H, N, N) real
+   discretised matrix: log2 L matrix squarings, everything else matrix-vector
+   (``power_products_near_identity``).
 
 State forwarding (same machinery, see :func:`dplr_state_output` and :func:`dplr_next_state`).
 """
@@ -43,9 +45,11 @@ from s4_layers._checks import (
 )
 from s4_layers.functional.discretize import (
     complex_to_real,
+    dplr_bilinear_dense,
     dplr_bilinear_terms,
     dplr_forward_half,
     output_to_real,
+    power_products_near_identity,
     real_to_complex,
 )
 from ssm_kernels import cauchy
@@ -112,10 +116,15 @@ def corrected_output(C: torch.Tensor, one_minus_power: torch.Tensor) -> torch.Te
 def _kernel_from_ctilde(dt, A, P, right_real, right, C, terms, L, backend):
     """(c, m, H, L): K_l = C Abar^l v for the vectors v = right_real (m, H, N) (real basis),
     given also as right (m, H, N2) complex: v = (I - dt/2 A)^{-1} dt right."""
-    g, factor, even = _roots(L, dt, all_bins=False)
     Ct = corrected_output(C, terms["one_minus_power"])
-    # z = 1: Khat = Ct (I - Abar)^{-1} v = C S_L v, S_L = sum_{j<L} Abar^j (no cancellation)
     Sv = torch.einsum("hij,mhj->mhi", terms["S"], right_real)
+    return _kernel_at_roots(dt, A, P, right, C, Ct, Sv, L, backend)
+
+
+def _kernel_at_roots(dt, A, P, right, C, Ct, Sv, L, backend):
+    """Steps 2-4 of the module docstring given Ct (c, H, N2) and Sv = S_L v (m, H, N)."""
+    g, factor, even = _roots(L, dt, all_bins=False)
+    # z = 1: Khat = Ct (I - Abar)^{-1} v = C S_L v, S_L = sum_{j<L} Abar^j (no cancellation)
     k0 = torch.einsum("chn,mhn->cmh", output_to_real(C), Sv)
     parts = [k0.unsqueeze(-1).to(Ct.dtype)]
     if g.shape[-1]:
@@ -155,10 +164,12 @@ def dplr_kernel(
 
 
 def _dplr_kernel(dt, A, P, B, C, L, backend):
-    terms = dplr_bilinear_terms(dt, A, P, B, L)
-    K = _kernel_from_ctilde(
-        dt, A, P, terms["dB"].unsqueeze(0), B.unsqueeze(0), C, terms, L, backend
-    )
+    E, dB = dplr_bilinear_dense(dt, A, P, B)  # Abar = I + E, Bbar
+    # C (Abar^L - I) and S_L Bbar by doubling: log2 L matmuls, the rest matrix-vector
+    C_real = output_to_real(C)
+    CE_L, SdB = power_products_near_identity(E, L, C_real, dB.unsqueeze(0))
+    Ct = real_to_complex(-CE_L / 2).conj()  # Ctilde = C (I - Abar^L), conjugate-pair form
+    K = _kernel_at_roots(dt, A, P, B.unsqueeze(0), C, Ct, SdB, L, backend)
     return K[:, 0]
 
 
