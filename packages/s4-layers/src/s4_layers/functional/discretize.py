@@ -261,5 +261,5 @@ def power_products_near_identity(
             s_acc = t_j + s_acc + torch.einsum("hij,...hj->...hi", E_j, s_acc)
         if k + 1 < len(bits):  # the next power of two (not needed after the top bit)
             t_j = 2 * t_j + torch.einsum("hij,...hj->...hi", E_j, t_j)
-            E_j = 2 * E_j + E_j @ E_j
+            E_j = torch.baddbmm(E_j, E_j, E_j, beta=2.0)  # 2 E_j + E_j E_j in one product
     return r_acc, s_acc
