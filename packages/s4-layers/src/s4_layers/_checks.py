@@ -44,6 +44,12 @@ def check_int(name: str, value: object, minimum: int = 1) -> int:
     return value
 
 
+def check_length(L: object, name: str = "L") -> int:
+    """A length or count (Python int >= 1): :func:`check_int` with the value first, the
+    spelling other modules (pool, SaShiMi, LSSL) call; same message."""
+    return check_int(name, L)
+
+
 def check_even(name: str, value: object) -> int:
     """An even int >= 2 (the state size N: N/2 conjugate pairs)."""
     check_int(name, value, 2)
