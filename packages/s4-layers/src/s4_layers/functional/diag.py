@@ -75,6 +75,14 @@ def _diag_kernel(dt, A, B, C, L, disc, backend):
     return decay_part + grow_part.flip(-1)
 
 
+def _check_input_and_state(dt, A, B, u, state) -> None:
+    """The system, u (batch, H, L) real and state (batch, H, N2) complex or None."""
+    H, N2 = check_system(dt, A, B, None)
+    check_signal_bhl(u, H)
+    if state is not None:
+        check_system_state(state, H, N2, u.shape[0])
+
+
 def diag_state_output(
     dt: torch.Tensor,
     A: torch.Tensor,
@@ -117,10 +125,7 @@ def diag_next_state(
     Shapes: u (batch, H, L) real; state (batch, H, N2) complex or None (zero).
     ``L_norm`` is the dss normalisation length (default: L).
     """
-    H, N2 = check_system(dt, A, B, None)
-    check_signal_bhl(u, H)
-    if state is not None:
-        check_system_state(state, H, N2, u.shape[0])
+    _check_input_and_state(dt, A, B, u, state)
     return _diag_next_state(dt, A, B, u, state, disc, L_norm, backend)
 
 
@@ -150,10 +155,7 @@ def diag_all_states(
     (8 bytes each in float32); the FFT buffers add about 4x that for the block being processed,
     and blocks of state entries are chosen so a block's buffers stay under ``max_chunk_bytes``.
     """
-    H, N2 = check_system(dt, A, B, None)
-    check_signal_bhl(u, H)
-    if state is not None:
-        check_system_state(state, H, N2, u.shape[0])
+    _check_input_and_state(dt, A, B, u, state)
     return _diag_all_states(dt, A, B, u, state, disc, L_norm, max_chunk_bytes)
 
 
