@@ -36,6 +36,7 @@ BAD = [
     ("S4D dt range", lambda: S4D(4, dt_min=0.1, dt_max=0.01), S4InputError, "dt_min, dt_max"),
     ("S4D dt nan", lambda: S4D(4, dt_max=math.nan), S4InputError, "dt_min, dt_max"),
     ("block d_model=0", lambda: S4Block(0), S4InputError, "d_model: expected"),
+    ("rank=0", lambda: S4Block(4, d_state=8, rank=0), S4InputError, "rank: expected"),
     (
         "S4D step state (B,1,1)",
         lambda: S4D(4, 8).step(torch.randn(2, 4), torch.zeros(2, 1, 1, dtype=torch.cfloat)),

@@ -118,6 +118,7 @@ class SSMKernelBase(nn.Module):
         check_int("d_model", d_model)
         check_even("d_state", d_state)
         check_int("channels", channels)
+        check_int("rank", rank)
         check_choice("init", init, hippo_core.DPLR_INITS)
         check_choice("real_transform", real_transform, REAL_TRANSFORMS)
         check_choice("imag_transform", imag_transform, IMAG_TRANSFORMS)
@@ -135,9 +136,7 @@ class SSMKernelBase(nn.Module):
             # P is unused here, but the NPLR form behind Lambda needs its minimal rank
             init_rank = max(rank, hippo_core.MIN_RANK[measure])
         system = hippo_core.dplr(init, d_state, rank=init_rank, H=d_model, **(init_kw or {}))
-        # contiguous copies: hippo_core's arrays may be column-major, and strided parameters
-        # make every elementwise op of the step and the kernel slower
-        Lambda = torch.as_tensor(system.Lambda, dtype=torch.complex64).contiguous()
+        Lambda = torch.as_tensor(system.Lambda, dtype=torch.complex64)
         log_dt = math.log(dt_min) + torch.rand(d_model) * (math.log(dt_max) - math.log(dt_min))
         register(self, "log_dt", log_dt, lrs["dt"], wd)
         neg_real = (-Lambda.real).clamp(min=_MIN_DECAY)
