@@ -99,7 +99,7 @@ class SSMKernelDPLR(SSMKernelBase):
         if c["form"] == "dense":
             x = torch.bmm(complex_to_real(state).transpose(0, 1), c["dA_T"])  # (H, batch, N)
             x.addcmul_(c["dB"].unsqueeze(1), u.t().unsqueeze(-1))  # + dB u, in place
-            x = torch.view_as_complex(x.transpose(0, 1).unflatten(-1, (-1, 2)))
+            x = torch.view_as_complex(x.transpose(0, 1).contiguous().unflatten(-1, (-1, 2)))
         else:
             x = dplr_linear_step(c["linear"], state, u)
         return step_output(x, c).to(u.dtype), x
