@@ -16,7 +16,7 @@ import pytest
 import torch
 
 import s4_layers
-from s4_layers import S4Block, S4InputError
+from s4_layers import S4Block, S4InputError, SequenceModel
 from s4_layers.compat import (
     convert_state_dict,
     ctilde_kernel_reference,
@@ -291,3 +291,30 @@ def test_cli_converts_a_fixture_style_file(tmp_path):
     assert main(args) == 0
     with pytest.raises(SystemExit, match="--kwargs"):
         main([str(bare), str(tmp_path / "c.pt"), "--module", "S4Block"])
+
+
+def test_sequence_model_checkpoint_key_for_key():
+    torch.manual_seed(6)
+    original_kwargs = {
+        "d_model": 4,
+        "n_layers": 2,
+        "residual": "R",
+        "norm": "layer",
+        "layer": {"_name_": "s4", "mode": "dplr", "measure": "legs", "d_state": 8, "l_max": 16},
+        "pool": {"_name_": "pool", "stride": 1, "expand": 1},
+    }
+    ours = SequenceModel(**official_kwargs(original_kwargs, "SequenceModel")).eval()
+    for block in ours.layers:
+        _randomise(block.layer)
+    sd = {}
+    for key, value in ours.state_dict().items():
+        if ".layer." not in key:  # norms, pools, the final norm: the same names
+            sd[key] = value
+    for i, block in enumerate(ours.layers):
+        sd.update({f"layers.{i}.layer.{k}": v for k, v in _to_original(block.layer, 16).items()})
+    assert "layers.1.pool.linear.weight" in sd and "norm.norm.weight" in sd
+    fresh = SequenceModel(**official_kwargs(original_kwargs, "SequenceModel")).eval()
+    load_official_state_dict(fresh, sd)
+    x = torch.randn(2, 16, 4)
+    with torch.no_grad():
+        assert rel(fresh(x)[0], ours(x)[0]) < 1e-5
