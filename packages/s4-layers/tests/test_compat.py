@@ -318,3 +318,32 @@ def test_sequence_model_checkpoint_key_for_key():
     x = torch.randn(2, 16, 4)
     with torch.no_grad():
         assert rel(fresh(x)[0], ours(x)[0]) < 1e-5
+
+
+def _original_linear_key(key: str) -> str:
+    """Our Linear key -> the original LinearActivation's (Sequential .0 when activated)."""
+    key = key.replace("parametrizations.weight.original0", "weight_g")
+    key = key.replace("parametrizations.weight.original1", "weight_v")
+    for name in ("output_linear", "input_gate"):
+        key = key.replace(f"{name}.linear.", f"{name}.0.")
+    for name in ("output_gate", "input_linear"):
+        key = key.replace(f"{name}.linear.", f"{name}.")
+    return key
+
+
+def test_gated_weight_normed_bottleneck_block_checkpoint():
+    torch.manual_seed(7)
+    kw = {"d_model": 8, "mode": "diag", "d_state": 8, "gate": 2, "bottleneck": 2}
+    kw.update(weight_norm=True, gate_act="gelu", mult_act="tanh")
+    ours = S4Block(**kw).eval()
+    _randomise(ours)
+    sd = {k: v for k, v in _to_original(ours, 8).items() if not k.startswith("output_linear")}
+    for key, value in ours.state_dict().items():
+        if not key.startswith("layer."):
+            sd[_original_linear_key(key)] = value
+    assert "input_gate.0.weight_g" in sd and "output_gate.weight_v" in sd
+    assert "input_linear.bias" in sd and "output_linear.0.weight_g" in sd
+    fresh = load_official_state_dict(S4Block(**official_kwargs(kw)).eval(), sd)
+    x = torch.randn(2, 8, 12)
+    with torch.no_grad():
+        assert rel(fresh(x)[0], ours(x)[0]) < 1e-6

@@ -157,7 +157,7 @@ def _conj(t: torch.Tensor) -> torch.Tensor:
     return torch.stack([t[..., 0], -t[..., 1]], -1)
 
 
-def _linear_renames(ours: Mapping[str, torch.Tensor]) -> list[tuple[re.Pattern, str]]:
+def _linear_renames() -> list[tuple[re.Pattern, str]]:
     """(pattern, replacement) pairs for the original's LinearActivation keys."""
     rules = [
         # Sequential(Linear, Activation) -> our _PointwiseLinear.linear
@@ -285,7 +285,7 @@ def convert_state_dict(
                         "L=, the length the checkpoint's C-tilde was computed for), got neither"
                     )
                 pending_C[prefix] = L if l_kernel is None else l_kernel
-    rules = _linear_renames(ours)
+    rules = _linear_renames()
     for key, value in sd.items():
         new = key
         for pattern, repl in rules:
