@@ -347,3 +347,18 @@ def test_gated_weight_normed_bottleneck_block_checkpoint():
     x = torch.randn(2, 8, 12)
     with torch.no_grad():
         assert rel(fresh(x)[0], ours(x)[0]) < 1e-6
+
+
+class _Pickled:  # an arbitrary object: the safe loader must refuse it
+    pass
+
+
+def test_cli_refuses_pickled_objects_unless_asked(tmp_path):
+    from s4_layers.cli_convert import main
+
+    path = tmp_path / "pickled.pt"
+    torch.save({"state_dict": {}, "extra": _Pickled()}, path)
+    with pytest.raises(SystemExit, match="rerun with --unsafe-load if you trust the file"):
+        main([str(path), str(tmp_path / "o.pt"), "--module", "S4Block", "--kwargs", "{}"])
+    with pytest.raises(SystemExit, match="input: expected an existing file"):
+        main([str(tmp_path / "missing.pt"), str(tmp_path / "o.pt")])

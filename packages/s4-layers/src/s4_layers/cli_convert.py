@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import pickle
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -47,11 +48,11 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _load(path: Path, unsafe: bool) -> dict:
+    if not path.is_file():
+        raise SystemExit(f"s4-convert: input: expected an existing file, got {str(path)!r}")
     try:
         return torch.load(path, map_location="cpu", weights_only=not unsafe)
-    except Exception as err:  # the safe loader refuses pickled objects
-        if unsafe:
-            raise
+    except pickle.UnpicklingError as err:  # the safe loader refuses pickled objects
         raise SystemExit(
             f"s4-convert: {path}: the safe loader (weights_only=True) refused it ({err}); "
             "rerun with --unsafe-load if you trust the file"
