@@ -36,6 +36,7 @@ def brute_diag_kernel(dt, A, B, C, L, disc):
 
 def rel(a, b):
     b = b.detach().double()
+    a = a.detach()
     return float((a.detach().double() - b).norm() / b.norm())
 
 
@@ -185,3 +186,26 @@ def test_lr_reaches_C_and_wd_dict_works_through_param_groups():
 def test_init_args_reach_hippo_core():
     with pytest.raises(ValueError, match=r"unknown option\(s\) \['B_clipp'\]"):
         SSMKernel("dplr", 2, 8, B_clipp=2.0)
+
+
+def test_deterministic_C_reads_out_the_first_hippo_coefficient():
+    import hippo_core
+
+    N, L = 8, 24
+    k = SSMKernel("dplr", 2, N, init="legs", deterministic=True).double()
+    V = torch.as_tensor(hippo_core.dplr("legs", N, rank=1, H=2).V, dtype=torch.complex128)
+    V_full = torch.cat([V, V.conj()], 1)  # x_hippo = V_full [x, conj x]
+    A_hippo = torch.as_tensor(hippo_core.transition("legs", N)[0], dtype=torch.float64)
+    eye = torch.eye(N, dtype=torch.float64)
+    for h in range(2):
+        dt = float(k.dt()[h])
+        B = k.B_c()[h].detach()
+        B_hippo = (V_full @ torch.cat([B, B.conj()])).real
+        inv = torch.linalg.inv(eye - dt / 2 * A_hippo)
+        dA, x = inv @ (eye + dt / 2 * A_hippo), inv @ (dt * B_hippo)
+        ref = []
+        for _ in range(L):
+            ref.append(x[0])  # y = the first HiPPO coefficient
+            x = dA @ x
+        # 1e-6: the kernel's A and P were rounded to float32 at construction
+        assert rel(k(L)[0, h], torch.stack(ref)) < 1e-6
