@@ -198,7 +198,7 @@ def test_deterministic_C_reads_out_the_first_hippo_coefficient():
     A_hippo = torch.as_tensor(hippo_core.transition("legs", N)[0], dtype=torch.float64)
     eye = torch.eye(N, dtype=torch.float64)
     for h in range(2):
-        dt = float(k.dt()[h])
+        dt = float(k.dt()[h].detach())
         B = k.B_c()[h].detach()
         B_hippo = (V_full @ torch.cat([B, B.conj()])).real
         inv = torch.linalg.inv(eye - dt / 2 * A_hippo)
