@@ -362,3 +362,17 @@ def test_cli_refuses_pickled_objects_unless_asked(tmp_path):
         main([str(path), str(tmp_path / "o.pt"), "--module", "S4Block", "--kwargs", "{}"])
     with pytest.raises(SystemExit, match="input: expected an existing file"):
         main([str(tmp_path / "missing.pt"), str(tmp_path / "o.pt")])
+
+
+def test_fftconv_checkpoint():
+    torch.manual_seed(8)
+    block = S4Block(4, mode="dplr", d_state=8, activation="gelu").eval()
+    _randomise(block)
+    sd = {
+        k[len("layer.") :]: v for k, v in _to_original(block, 16).items() if k.startswith("layer.")
+    }
+    conv = s4_layers.FFTConv(**official_kwargs({"d_model": 4, "d_state": 8, "activation": "gelu"}))
+    load_official_state_dict(conv.eval(), sd)
+    x = torch.randn(2, 4, 16)
+    with torch.no_grad():
+        assert rel(conv(x)[0], block.layer(x)[0]) < 1e-5
