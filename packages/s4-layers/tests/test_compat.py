@@ -221,6 +221,8 @@ def test_official_kwargs_mapping():
     }
     with pytest.warns(UserWarning, match="disc='zoh' is ignored by the original's DPLR kernel"):
         assert "disc" not in official_kwargs({"mode": "dplr", "disc": "zoh"})
+    with pytest.raises(S4InputError, match=r"module: expected one of .*got 'S5'"):
+        official_kwargs({}, "S5")
     with pytest.raises(S4InputError, match=r"mode: expected one of .*got 'dense'"):
         official_kwargs({"mode": "dense"})
     with pytest.raises(

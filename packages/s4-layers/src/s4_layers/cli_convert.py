@@ -20,9 +20,7 @@ from pathlib import Path
 import torch
 
 from s4_layers._checks import S4InputError
-from s4_layers.compat import convert_state_dict, official_kwargs
-
-MODULES = ("S4Block", "FFTConv", "S4D", "SequenceModel")
+from s4_layers.compat import MODULES, convert_state_dict, official_kwargs
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -43,7 +43,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from s4_layers._checks import S4InputError, describe
+from s4_layers._checks import S4InputError, check_choice, describe
 from s4_layers.functional.discretize import (
     dplr_bilinear_terms,
     output_to_real,
@@ -57,6 +57,8 @@ _MODES = {"dplr": "dplr", "nplr": "dplr", "s4": "dplr", "diag": "diag", "s4d": "
 _BACKENDS = {"cuda": None, "keops": None, "naive": "torch"}
 # renamed options of the original (deprecated aliases there): old -> new
 _ALIASES = {"measure": "init", "kernel": "mode", "N": "d_state", "postact": "final_act"}
+# the original classes official_kwargs / load_official_state_dict know
+MODULES = ("S4Block", "FFTConv", "S4D", "SequenceModel")
 # options of the original that only steer logging or registries
 _DROPPED = ("verbose", "_name_")
 
@@ -73,6 +75,7 @@ def official_kwargs(kwargs: Mapping[str, Any], module: str = "S4Block") -> dict[
     """
     if not isinstance(kwargs, Mapping):
         raise S4InputError(f"kwargs: expected a mapping, got {type(kwargs).__name__}")
+    check_choice("module", module, MODULES)
     out: dict[str, Any] = {}
     origin: dict[str, str] = {}
     for key, value in kwargs.items():
