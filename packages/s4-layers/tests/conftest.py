@@ -1,157 +1,22 @@
-"""Float64 brute-force references, written here and shared through fixtures.
-
-Everything is built on the FULL conjugate system of size N (dense (N, N) complex128 matrices):
-Lambda_full = [A, conj A], P_full = [P, conj P], B_full = [B, conj B], C_full = [C, conj C],
-A_full = diag(Lambda_full) - sum_r P_full[r] P_full[r]^*, and the recurrence is unrolled step
-by step: x_k = dA x_{k-1} + dB u_k, y_k = Re(C_full x_k).
-"""
+"""Shared fixtures: the float64 references of :mod:`s4_layers.reference` and a stable seed."""
 
 from __future__ import annotations
 
-from types import SimpleNamespace
+import zlib
 
-import numpy as np
 import pytest
-import scipy.linalg
 import torch
 
-
-def _np(t):
-    return t.detach().cpu().numpy().astype(np.complex128) if torch.is_tensor(t) else t
-
-
-def full_system(dt, A, B, C, P=None, disc="zoh", L=None):
-    """Returns (dA (H,N,N), dB (H,N), C_full (channels,H,N)) in complex128 numpy."""
-    dt = dt.detach().double().numpy()
-    A, B, C = _np(A), _np(B), _np(C)
-    H, N2 = A.shape
-    lam = np.concatenate([A, A.conj()], -1)
-    Bf = np.concatenate([B, B.conj()], -1)
-    Cf = np.concatenate([C, C.conj()], -1)
-    Af = np.stack([np.diag(lam[h]) for h in range(H)])
-    if P is not None:
-        P = _np(P)
-        Pf = np.concatenate([P, P.conj()], -1)  # (r, H, N)
-        Af = Af - np.einsum("rhi,rhj->hij", Pf, Pf.conj())
-    N = 2 * N2
-    eye = np.eye(N)
-    dA = np.zeros((H, N, N), complex)
-    dB = np.zeros((H, N), complex)
-    for h in range(H):
-        a = Af[h] * dt[h]
-        if disc == "bilinear":
-            inv = np.linalg.inv(eye - a / 2)
-            dA[h] = inv @ (eye + a / 2)
-            dB[h] = inv @ (dt[h] * Bf[h])
-        else:
-            dA[h] = scipy.linalg.expm(a)
-            dB[h] = np.linalg.solve(Af[h], (dA[h] - eye) @ Bf[h])
-            if disc == "dss":
-                dB[h] = np.linalg.solve(scipy.linalg.expm(a * L) - eye, dB[h])
-    return dA, dB, Cf
-
-
-def kernel(dt, A, B, C, L, P=None, disc="zoh"):
-    """K (channels, H, L) float64 by unrolling x <- dA x from x = dB."""
-    dA, dB, Cf = full_system(dt, A, B, C, P, disc, L)
-    x = dB.copy()
-    out = np.zeros((Cf.shape[0], dA.shape[0], L))
-    for l in range(L):
-        out[..., l] = np.einsum("chn,hn->ch", Cf, x).real
-        x = np.einsum("hij,hj->hi", dA, x)
-    return out
-
-
-def recurrence(dt, A, B, C, u, P=None, disc="zoh", state=None, L_norm=None):
-    """Unrolled recurrence. u (batch, H, L). Returns y (batch, channels, H, L), x_L (batch,H,N2)
-    and every state (batch, H, N2, L)."""
-    u = u.detach().double().numpy()
-    batch, H, L = u.shape
-    dA, dB, Cf = full_system(dt, A, B, C, P, disc, L_norm or L)
-    N = dA.shape[-1]
-    x = np.zeros((batch, H, N), complex)
-    if state is not None:
-        s = _np(state)
-        x = np.concatenate([s, s.conj()], -1)
-    ys = np.zeros((batch, Cf.shape[0], H, L))
-    states = np.zeros((batch, H, N // 2, L), complex)
-    for k in range(L):
-        x = np.einsum("hij,bhj->bhi", dA, x) + dB[None] * u[:, :, k, None]
-        ys[..., k] = np.einsum("chn,bhn->bch", Cf, x).real
-        states[..., k] = x[..., : N // 2]
-    return ys, x[..., : N // 2], states
-
-
-def rel_err(out, ref):
-    if torch.is_tensor(out) and out.is_complex():
-        out = out.detach().to(torch.complex128).numpy()
-    elif torch.is_tensor(out):
-        out = out.detach().double().numpy()
-    ref = np.asarray(ref)
-    return float(np.linalg.norm(out - ref) / np.linalg.norm(ref))
-
-
-def random_system(
-    init, N, H=3, channels=2, rank=1, dtype=torch.float64, seed=0, dt_range=(1e-3, 1e-1), **kw
-):
-    """Parameters from a hippo_core init plus random C and log-uniform dt (fresh, non-zero)."""
-    import hippo_core
-
-    g = torch.Generator().manual_seed(seed)
-    sys_ = hippo_core.dplr(init, N, rank=rank, H=H, seed=seed, **kw)
-    cdt = torch.complex128 if dtype == torch.float64 else torch.complex64
-    A = torch.as_tensor(sys_.Lambda)
-    # The layers clamp Re(Lambda) <= -1e-4 (fout / legt have purely imaginary Lambda, one of
-    # them 0, where zoh's (exp(dtA) - 1) / A and the k=0 Cauchy pole are undefined): do the same.
-    A = torch.complex(A.real.clamp(max=-1e-4), A.imag).to(cdt)
-    P = torch.as_tensor(sys_.P).to(cdt)
-    B = torch.as_tensor(sys_.B).to(cdt)
-    C = torch.randn(channels, H, N // 2, 2, generator=g, dtype=torch.float64)
-    C = torch.view_as_complex(C).to(cdt)
-    lo, hi = np.log(dt_range[0]), np.log(dt_range[1])
-    dt = torch.exp(lo + (hi - lo) * torch.rand(H, generator=g, dtype=torch.float64)).to(dtype)
-    return SimpleNamespace(dt=dt, A=A, P=P, B=B, C=C)
-
-
-def tol32(dt, A, L, power=False):
-    """float32 tolerance: 1e-5, relaxed to 1e-4 where float32 itself cannot do better.
-
-    Rounding dt*A to float32 (relative 6e-8) shifts the phase of mode n at step l by
-    l |dt A_n| 6e-8 per rounding (dt*A, the discretisation, x*l: about four); a mode matters
-    for about min(L, 1/|Re dt A_n|) steps. When that bound
-    exceeds 1e-5 (long kernels, large |Im A| at large dt, or barely damped modes) no float32
-    algorithm can promise 1e-5, and the bound is relaxed to 1e-4 (3e-4 in the extreme case).
-    """
-    dtA = (dt.double().unsqueeze(-1) * A.to(torch.complex128)).abs()
-    life = torch.clamp(1 / (dt.double().unsqueeze(-1) * A.real.double()).abs(), max=L)
-    kappa = float((2.4e-7 * dtA * life).max())  # ~4 roundings of 6e-8 each
-    if power:
-        # DPLR: Abar^L by repeated squaring carries relative error ~ L eps |Abar^L|, which
-        # reaches K through Ctilde = C (I - Abar^L) when the slowest mode has not decayed.
-        slowest = float((dt.double().unsqueeze(-1) * A.real.double()).abs().min())
-        kappa = max(kappa, 6e-8 * L * np.exp(-slowest * L))
-    if kappa < 1e-5:
-        return 1e-5
-    # S4D-Inv at N=64 has |Im A| ~ 1300, so |dt A| ~ 130 at dt = 0.1 (kappa ~ 6e-4): the only
-    # family here whose bound exceeds 3e-4; every other relaxed case stays within 1e-4.
-    return 1e-4 if kappa < 3e-4 else 3e-4
+from s4_layers import reference
 
 
 @pytest.fixture(autouse=True)
 def _seed(request):
     """Fresh random inputs, but a fixed draw per test (zlib.crc32 of its id) so CI is stable."""
-    import zlib
-
     torch.manual_seed(zlib.crc32(request.node.nodeid.encode()))
 
 
 @pytest.fixture
 def ref():
-    return SimpleNamespace(
-        full_system=full_system,
-        kernel=kernel,
-        recurrence=recurrence,
-        rel_err=rel_err,
-        tol32=tol32,
-        random_system=random_system,
-    )
+    """The module :mod:`s4_layers.reference` (kept as a fixture for the existing tests)."""
+    return reference

@@ -32,7 +32,8 @@ def test_block_three_modes(ref, kw, step_mode):
         yt, st = block.step(x[:, t], st)
         ys.append(yt)
     target = y64.detach()
-    assert y.shape == x.shape
+    # final_act=None: no output Linear (the original), so the gated width e H = 12 remains
+    assert y.shape == (2, 33, 12 if kw.get("final_act", "glu") is None else 6)
     for out in (y, torch.cat([y1, y2], 1), torch.stack(ys, 1)):
         assert ref.rel_err(out, target) < 1e-5
     for out in (s, s2, st):
@@ -56,3 +57,106 @@ def test_backward_reaches_every_parameter():
     y.square().mean().backward()
     for name, p in block.named_parameters():
         assert p.grad is not None and torch.isfinite(p.grad).all(), name
+
+
+# ---------------------------------------------------------------------------------------------
+# options with the original's meaning
+
+
+def test_final_act_none_is_identity_and_id_is_a_plain_linear():
+    block = S4Block(4, mode="diag", d_state=8, final_act=None)
+    assert isinstance(block.output_linear, torch.nn.Identity) and block.d_output == 4
+    assert not any(n.startswith("output_linear") for n, _ in block.named_parameters())
+    x = torch.randn(2, 4, 12)
+    y, _ = block(x)
+    conv, _ = block.layer(x)
+    assert torch.equal(y, conv)  # no Linear, no activation after the convolution branch
+    plain = S4Block(4, mode="diag", d_state=8, final_act="id")
+    assert plain.output_linear.linear.weight.shape == (4, 4)
+    assert S4Block(4, mode="diag", d_state=8, postact="id").output_linear.linear.out_features == 4
+
+
+@torch.no_grad()
+def test_bottleneck_runs_the_ssm_on_fewer_features(ref):
+    torch.manual_seed(0)
+    block = S4Block(8, mode="diag", d_state=8, bottleneck=4, gate=2, transposed=True).double()
+    assert block.layer.H == 2 and block.input_linear.linear.weight.shape == (2, 8)
+    assert block.output_gate.linear.weight.shape == (16, 2)
+    x = torch.randn(2, 8, 20, dtype=torch.float64)
+    y, _ = block(x)
+    # the same computation written out: v = gate(x), u = W_in x, z = conv(u), out(v * W_g z)
+    u = torch.einsum("oh,bhl->bol", block.input_linear.linear.weight, x)
+    u = u + block.input_linear.linear.bias[:, None]
+    z, _ = block.layer(u)
+    z = block.output_gate(z) * block.input_gate(x)
+    assert ref.rel_err(y, block.output_linear(z)) < 1e-12
+    block.setup_step()
+    st = block.default_state(2)
+    ys = []
+    for t in range(20):
+        yt, st = block.step(x[..., t], st)
+        ys.append(yt)
+    assert ref.rel_err(torch.stack(ys, -1), y) < 1e-10
+    with pytest.raises(ValueError, match="bottleneck: expected None or an int dividing d_model=8"):
+        S4Block(8, bottleneck=3)
+
+
+def test_gate_without_output_gate_when_widths_match():
+    block = S4Block(4, mode="diag", d_state=8, gate=1)
+    assert not hasattr(block, "output_gate")  # the original adds it only when widths differ
+    assert hasattr(S4Block(4, mode="diag", d_state=8, gate=2), "output_gate")
+
+
+def test_weight_norm_and_initializer():
+    torch.manual_seed(0)
+    block = S4Block(4, mode="diag", d_state=8, weight_norm=True, initializer="zero", gate=2)
+    lin = block.output_linear.linear
+    assert hasattr(lin, "parametrizations") and lin.parametrizations.weight.original1.shape == (
+        8,
+        8,
+    )
+    names = dict(block.named_parameters())
+    assert "output_linear.linear.parametrizations.weight.original0" in names
+    y, _ = block(torch.randn(2, 4, 10))
+    y.sum().backward()
+    assert names["output_linear.linear.parametrizations.weight.original1"].grad is not None
+    xavier = S4Block(4, mode="diag", d_state=8, initializer="xavier")
+    assert xavier.output_linear.linear.weight.std() > 0
+    ones = S4Block(4, mode="diag", d_state=8, initializer="one")
+    assert torch.all(ones.output_linear.linear.weight == 1)
+    with pytest.raises(ValueError, match=r"initializer: expected one of .*got 'he'"):
+        S4Block(4, mode="diag", d_state=8, initializer="he")
+
+
+def test_tie_dropout_shares_the_mask_along_the_sequence():
+    torch.manual_seed(0)
+    block = S4Block(4, mode="diag", d_state=8, dropout=0.5, tie_dropout=True, final_act=None)
+    block.train()
+    mask_source = torch.ones(3, 4, 1) * torch.randn(1, 1, 50)
+    out = block.drop(mask_source.abs() + 1)
+    zero = out == 0
+    assert zero.any() and (zero.all(-1) | ~zero.any(-1)).all()  # whole rows dropped or kept
+    block.eval()
+    x = torch.randn(2, 4, 16)
+    assert torch.equal(block(x)[0], block(x)[0])
+
+
+@torch.no_grad()
+def test_lengths_mask_padding_before_the_convolution(ref):
+    torch.manual_seed(0)
+    block = S4Block(4, mode="diag", d_state=8, bidirectional=True).eval()
+    x = torch.randn(2, 4, 16)
+    lengths = torch.tensor([10, 16])
+    y, _ = block(x, lengths=lengths)
+    garbage = x.clone()
+    garbage[0, :, 10:] = 1e3 * torch.randn(4, 6)  # padding must never reach positions < 10
+    y_garbage, _ = block(garbage, lengths=lengths)
+    assert ref.rel_err(y_garbage[0, :, :10], y[0, :, :10]) < 1e-6
+    clean = x.clone()
+    clean[0, :, 10:] = 0
+    assert ref.rel_err(block(clean)[0], y) < 1e-6
+    assert torch.equal(block(x, lengths=16)[0], block(x)[0])
+    with pytest.raises(ValueError, match=r"lengths: expected values in \[0, L=16\], got \[17\]"):
+        block(x, lengths=17)
+    with pytest.raises(ValueError, match=r"lengths: expected integers of shape \(B,\) = \(2,\)"):
+        block(x, lengths=torch.tensor([3, 4, 5]))

@@ -4,13 +4,12 @@ import numpy as np
 import scipy.linalg
 import torch
 
-from s4_layers.functional import (
+from s4_layers.functional.discretize import (
     complex_to_real,
     discretize_diag,
     dplr_bilinear_terms,
     dplr_real_matrix,
     expm1_complex,
-    matrix_power,
     output_to_real,
     power_sum_near_identity,
     real_to_complex,
@@ -90,7 +89,6 @@ def test_power_and_sum_near_identity():
         assert torch.allclose(E_n + torch.eye(4), ref_pow, rtol=1e-10, atol=1e-13)
         ref_S = sum(torch.linalg.matrix_power(M, j) for j in range(n))
         assert torch.allclose(S, ref_S, rtol=1e-9)
-        assert torch.allclose(matrix_power(M, n), ref_pow, rtol=1e-10, atol=1e-13)
 
 
 def test_dplr_bilinear_terms_against_dense_reference():
@@ -113,3 +111,51 @@ def test_dplr_bilinear_terms_against_dense_reference():
         assert np.allclose(t["power"][h].numpy(), np.linalg.matrix_power(ref, 9), atol=1e-13)
         # zoh is not offered for DPLR; expm only checks the bilinear map is close to it
         assert np.allclose(ref, scipy.linalg.expm(dt[h].item() * A_real[h]), atol=1e-2)
+
+
+def test_forward_euler_against_definition_and_reference(ref):
+    s = ref.random_system("diag-lin", 8, H=2, channels=1)
+    dA, dB, log_dA = discretize_diag(s.dt, s.A, s.B, "forward")
+    dtA = s.dt[:, None] * s.A
+    assert torch.allclose(dA, 1 + dtA) and torch.allclose(torch.exp(log_dA), dA, rtol=1e-12)
+    assert torch.allclose(dB, s.dt[:, None] * s.B)
+    from s4_layers.functional import diag_kernel
+
+    K = diag_kernel(s.dt, s.A, s.B, s.C, 40, disc="forward")
+    assert ref.rel_err(K, ref.kernel(s.dt, s.A, s.B, s.C, 40, disc="forward")) < 1e-10
+
+
+def test_dplr_step_halves_against_dense_bilinear(ref):
+    from s4_layers.functional.discretize import (
+        dplr_forward_half,
+        dplr_linear_step,
+        dplr_linear_step_terms,
+    )
+
+    s = ref.random_system("legs", 8, H=3, channels=1, rank=2)
+    x = torch.randn(5, 3, 4, dtype=torch.complex128)
+    u = torch.randn(5, 3, dtype=torch.float64)
+    _, x_ref = ref.step(s.dt, s.A, s.B, s.C, u, x, P=s.P, disc="bilinear")
+    out = dplr_linear_step(dplr_linear_step_terms(s.dt, s.A, s.P, s.B), x, u)
+    assert ref.rel_err(out, x_ref) < 1e-12
+    # the forward half alone against the dense (I + dt/2 A_full) on [x, conj x]
+    lam = torch.cat([s.A, s.A.conj()], -1)
+    Pf = torch.cat([s.P, s.P.conj()], -1)
+    Af = torch.diag_embed(lam) - torch.einsum("rhi,rhj->hij", Pf, Pf.conj())
+    xf = torch.cat([x, x.conj()], -1)
+    half = xf + s.dt[:, None] / 2 * torch.einsum("hij,bhj->bhi", Af, xf)
+    assert ref.rel_err(dplr_forward_half(s.dt, s.A, s.P, x), half[..., :4]) < 1e-12
+
+
+def test_power_products_equal_the_dense_power_and_sum():
+    from s4_layers.functional.discretize import power_products_near_identity
+
+    g = torch.Generator().manual_seed(4)
+    E = 1e-3 * torch.randn(3, 4, 4, dtype=torch.float64, generator=g) - 1e-3 * torch.eye(4)
+    rows = torch.randn(2, 3, 4, dtype=torch.float64, generator=g)
+    cols = torch.randn(5, 3, 4, dtype=torch.float64, generator=g)
+    for n in (1, 2, 3, 7, 64, 1000, 4097):
+        E_n, S = power_sum_near_identity(E, n)
+        rE, Sc = power_products_near_identity(E, n, rows, cols)
+        assert torch.allclose(rE, torch.einsum("chi,hij->chj", rows, E_n), rtol=1e-12, atol=0)
+        assert torch.allclose(Sc, torch.einsum("hij,mhj->mhi", S, cols), rtol=1e-12, atol=0)

@@ -94,3 +94,44 @@ def test_bad_x_names_layout():
         layer(torch.randn(4, 7))
     with pytest.raises(S4InputError, match=r"state: expected complex \(batch, H, N/2\)"):
         layer(torch.randn(2, 4, 7), state=torch.zeros(2, 4, 3, dtype=torch.cfloat))
+
+
+@torch.no_grad()
+def test_original_defaults_no_activation_and_glu_keeps_width(ref):
+    torch.manual_seed(0)
+    plain = FFTConv(4, d_state=8, mode="diag")
+    assert isinstance(plain.activation, torch.nn.Identity)  # the original's default: none
+    glu = FFTConv(4, d_state=8, channels=2, mode="diag", activation="glu").double()
+    assert glu.kernel.channels == 4 and glu.D.shape == (4, 4) and glu.d_output == 8
+    x = torch.randn(2, 4, 20, dtype=torch.float64)
+    y, _ = glu(x)
+    assert y.shape == (2, 8, 20)
+    K = glu.kernel(20)  # (4, H, L): channels 0-1 are the values, 2-3 the gates
+    conv = (
+        torch.stack(
+            [
+                sum(
+                    K[c, :, j][:, None] * torch.nn.functional.pad(x, (j, 0))[..., :20]
+                    for j in range(20)
+                )
+                for c in range(4)
+            ],
+            1,
+        )
+        + glu.D[None, :, :, None] * x[:, None]
+    )
+    flat = conv.flatten(1, 2)
+    assert ref.rel_err(y, flat[:, :8] * torch.sigmoid(flat[:, 8:])) < 1e-10
+
+
+def test_swap_channels_and_drop_kernel():
+    torch.manual_seed(0)
+    a = FFTConv(3, d_state=8, channels=2, mode="diag")
+    b = FFTConv(3, d_state=8, channels=2, mode="diag", swap_channels=True)
+    b.load_state_dict(a.state_dict())
+    x = torch.randn(1, 3, 10)
+    ya, yb = a(x)[0], b(x)[0]
+    assert torch.equal(ya.view(1, 2, 3, 10).transpose(1, 2).reshape(1, 6, 10), yb)
+    dk = FFTConv(3, d_state=8, mode="diag", drop_kernel=0.5).eval()
+    assert torch.equal(dk(x)[0], dk(x)[0])  # kernel dropout is off in eval
+    assert FFTConv(3, d_state=8, kernel="diag").kernel.mode == "diag"  # the original's alias

@@ -131,9 +131,6 @@ def _factory_has_lssl() -> bool:
         return False
 
 
-@pytest.mark.skipif(
-    not _factory_has_lssl(),
-    reason="SSMKernel factory has no mode='lssl' yet (registration diff given to the lead)",
-)
 def test_s4block_mode_lssl_through_the_factory():
+    assert _factory_has_lssl()
     _check_s4block_with_lssl()

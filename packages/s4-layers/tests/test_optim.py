@@ -16,6 +16,8 @@ def test_every_parameter_once_with_its_settings():
         g = by_param[id(p)]
         if name.split(".")[-1] in ("log_dt", "A_real", "A_imag", "B", "P"):
             assert (g["lr"], g["weight_decay"]) == (1e-3, 0.0), name
+        elif name.endswith("kernel.C"):  # a float lr reaches C; its weight decay stays default
+            assert (g["lr"], g["weight_decay"]) == (1e-3, 0.1), name
         elif "norm" in name or name.endswith("bias"):
             assert (g["lr"], g["weight_decay"]) == (1e-2, 0.0), name
         else:

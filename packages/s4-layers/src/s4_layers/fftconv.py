@@ -5,22 +5,29 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from s4_layers._checks import S4InputError, describe
+from s4_layers._checks import S4InputError, check_signal
 from s4_layers.activations import activation as make_activation
+from s4_layers.dropout import make_dropout
 from s4_layers.functional.conv import fft_conv
-from s4_layers.kernel_dplr import SSMKernel
+from s4_layers.kernel import SSMKernel
 
 
 class FFTConv(nn.Module):
-    r"""``y = act(K * u + D u)`` with K from an SSM kernel; (B, H, L) -> (B, channels * H, L).
+    r"""``y = act(drop(K * u + D u))`` with K from an SSM kernel; (B, H, L) -> (B, channels * H, L).
+
+    Options shared with the original FFTConv keep its meaning and defaults:
 
     Args:
         d_model: H.  d_state: N.  channels: output copies per feature (C and D have a
         channels axis).  bidirectional: adds an anticausal kernel (needs no state; step and
-        state passing are then unavailable).  activation: applied after the D skip.
-        dropout: after the activation.  transposed: (B, H, L) if True else (B, L, H).
-        mode: "dplr" (S4) or "diag" (S4D).  l_max: kernel length bound (see the kernels).
-        **kernel_kw: passed to the kernel (init, dt_min, dt_max, lr, disc, real_transform, ...).
+        state passing are then unavailable).  activation: after the dropout (None, the
+        original's default: none; "glu" doubles the kernel channels first, so the output keeps
+        channels * H features).  dropout: before the activation; ``tie_dropout``: one mask per
+        (batch, feature) for the whole sequence.  drop_kernel: dropout on the kernel K
+        (training only).  swap_channels: flatten the output as (H, channels) instead of
+        (channels, H).  transposed: (B, H, L) if True else (B, L, H).  mode (alias ``kernel``):
+        "dplr" (S4) or "diag" (S4D).  l_max: kernel length bound (see the kernels).
+        **kernel_kw: passed to the kernel (init, dt_min, dt_max, lr, disc, n_ssm, ...).
     """
 
     def __init__(
@@ -29,35 +36,46 @@ class FFTConv(nn.Module):
         d_state: int = 64,
         channels: int = 1,
         bidirectional: bool = False,
-        activation: str | None = "gelu",
+        activation: str | None = None,
         dropout: float = 0.0,
         transposed: bool = True,
         mode: str = "dplr",
         l_max: int | None = None,
+        tie_dropout: bool = False,
+        drop_kernel: float = 0.0,
+        swap_channels: bool = False,
+        kernel: str | None = None,
         **kernel_kw,
     ) -> None:
         super().__init__()
+        if kernel is not None:  # the original's newer name for mode
+            mode = kernel
         self.H, self.channels, self.bidirectional = d_model, channels, bidirectional
-        self.transposed = transposed
+        self.transposed, self.swap_channels = transposed, swap_channels
+        # GLU halves its input: compute 2 * channels copies so channels * H remain
+        self.kernel_channels = 2 * channels if activation == "glu" else channels
         self.kernel = SSMKernel(
             mode,
             d_model,
             d_state,
-            channels=channels * (1 + bidirectional),
+            channels=self.kernel_channels * (1 + bidirectional),
             l_max=l_max,
             **kernel_kw,
         )
-        self.D = nn.Parameter(torch.randn(channels, d_model))
+        self.D = nn.Parameter(torch.randn(self.kernel_channels, d_model))
         self.activation = make_activation(activation, dim=1)
-        self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
+        self.dropout = make_dropout(dropout, tie=tie_dropout, transposed=True)
+        self.drop_kernel = make_dropout(drop_kernel)
         self.d_output = channels * d_model
+
+    def _flatten(self, y: torch.Tensor) -> torch.Tensor:
+        """(B, c, H[, L]) -> (B, c H[, L]) (or (B, H c[, L]) with swap_channels)."""
+        return (y.transpose(1, 2) if self.swap_channels else y).flatten(1, 2)
 
     def _to_bhl(self, x: torch.Tensor) -> torch.Tensor:
         layout = "(B, H, L)" if self.transposed else "(B, L, H)"
         axis = 1 if self.transposed else 2
-        if not isinstance(x, torch.Tensor) or x.dim() != 3 or x.shape[axis] != self.H:
-            got = describe(x) if isinstance(x, torch.Tensor) else type(x).__name__
-            raise S4InputError(f"x: expected {layout} with H={self.H}, got {got}")
+        check_signal("x", x, self.H, axis, 3, f"{layout} with H={self.H}", self.D.dtype)
         return x if self.transposed else x.transpose(1, 2)
 
     def _no_state_if_bidirectional(self, state) -> None:
@@ -77,9 +95,10 @@ class FFTConv(nn.Module):
         u = self._to_bhl(x)
         self._no_state_if_bidirectional(state)
         L = u.shape[-1]
-        K = self.kernel(L, rate=rate)  # (channels [* 2], H, L), computed once per forward
+        K = self.drop_kernel(self.kernel(L, rate=rate))  # (channels [* 2], H, L), once a forward
         if self.bidirectional:
-            y = fft_conv(u.unsqueeze(1), K[: self.channels], K[self.channels :])
+            c = self.kernel_channels
+            y = fft_conv(u.unsqueeze(1), K[:c], K[c:])
         else:
             y = fft_conv(u.unsqueeze(1), K)
         y = y + self.D.unsqueeze(-1) * u.unsqueeze(1)  # (B, channels, H, L)
@@ -96,7 +115,7 @@ class FFTConv(nn.Module):
         elif state is not None:
             y_state, next_state = self.kernel.forward_state(u, state, rate=rate)
             y = y + y_state
-        y = self.dropout(self.activation(y.flatten(1, 2)))
+        y = self.activation(self.dropout(self._flatten(y)))
         return (y if self.transposed else y.transpose(1, 2)), next_state
 
     def default_state(self, *batch: int, device=None) -> torch.Tensor:
@@ -113,4 +132,4 @@ class FFTConv(nn.Module):
             raise S4InputError("step: expected a unidirectional layer, got bidirectional")
         y, state = self.kernel.step(x, state)
         y = y + self.D * x.unsqueeze(1)
-        return self.dropout(self.activation(y.flatten(1, 2))), state
+        return self.activation(self.dropout(self._flatten(y))), state

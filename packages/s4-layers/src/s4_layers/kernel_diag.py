@@ -1,17 +1,19 @@
-"""S4D kernel: diagonal A, discretised by zoh, bilinear or dss (see functional.diag)."""
+"""S4D kernel: diagonal A, discretised by zoh, bilinear, dss or forward Euler
+(formulas in :mod:`s4_layers.functional.discretize`)."""
 
 from __future__ import annotations
 
 import torch
 
 from s4_layers._checks import S4InputError, check_choice
+from s4_layers._step_cache import step_output
 from s4_layers.functional.diag import (
-    diag_all_states,
-    diag_kernel,
-    diag_next_state,
-    diag_state_output,
+    _diag_all_states,
+    _diag_kernel,
+    _diag_next_state,
+    _diag_state_output,
 )
-from s4_layers.functional.discretize import DIAG_DISCS, discretize_diag
+from s4_layers.functional.discretize import DIAG_DISCS, discretize_diag, output_to_real
 from s4_layers.kernel_base import SSMKernelBase
 
 
@@ -19,12 +21,12 @@ class SSMKernelDiag(SSMKernelBase):
     """Diagonal SSM kernel (S4D). ``forward(L, rate) -> K (channels, H, L)``.
 
     Args (besides :class:`~s4_layers.kernel_base.SSMKernelBase`'s):
-        disc: "zoh" (default) | "bilinear" | "dss". For dss the normalisation length is
-            ``l_max`` when set, else the L of each call (so dss kernels depend on L).
+        disc: "zoh" (default) | "bilinear" | "dss" | "forward". For dss the normalisation
+            length is ``l_max`` when set, else the L of each call (so dss kernels depend on L).
     Any init is accepted; the low-rank part of a DPLR init is dropped (legs -> S4D-LegS).
     """
 
-    mode = "diag"
+    family = "diag"
 
     def __init__(self, d_model: int, d_state: int = 64, disc: str = "zoh", **kw) -> None:
         check_choice("disc", disc, DIAG_DISCS)
@@ -36,38 +38,27 @@ class SSMKernelDiag(SSMKernelBase):
         return self.l_max if (self.disc == "dss" and self.l_max is not None) else L
 
     def forward(self, L: int, rate: float = 1.0) -> torch.Tensor:
-        L = self.check_length(L)
-        if self.disc == "dss":  # normalisation length, then the first L terms
-            Ln = self._L_norm(L)
-            K = diag_kernel(
-                self.dt(rate), self.A(), self.B_c(), self.C_c(), Ln, "dss", backend=self.backend
-            )
-            return K[..., :L]
-        return diag_kernel(
-            self.dt(rate), self.A(), self.B_c(), self.C_c(), L, self.disc, backend=self.backend
-        )
+        L = self.fit_length(L)
+        dt, A, B, C = self.dt(rate), self.A(), self.B_c(), self.C_c()
+        # dss: the normalisation length, then the first L terms
+        return _diag_kernel(dt, A, B, C, self._L_norm(L), self.disc, self.backend)[..., :L]
 
     def state_output(self, state: torch.Tensor, L: int, rate: float = 1.0) -> torch.Tensor:
         """Output contribution of an initial state: (batch, channels, H, L)."""
-        self._check_state(state, state.shape[0] if isinstance(state, torch.Tensor) else -1)
-        return diag_state_output(
-            self.dt(rate), self.A(), self.C_c(), state, L, self.disc, backend=self.backend
+        self._check_state(state)
+        L = self.fit_length(L)
+        return _diag_state_output(
+            self.dt(rate), self.A(), self.C_c(), state, L, self.disc, self.backend
         )
 
     def next_state(self, u: torch.Tensor, state: torch.Tensor | None, rate: float = 1.0):
         """State after the input u (batch, H, L): (batch, H, N/2)."""
-        self._check_u(u)
+        u = self._check_u(u)
         if state is not None:
             self._check_state(state, u.shape[0])
-        return diag_next_state(
-            self.dt(rate),
-            self.A(),
-            self.B_c(),
-            u,
-            state,
-            self.disc,
-            L_norm=self._L_norm(u.shape[-1]),
-            backend=self.backend,
+        dt, A, B = self.dt(rate), self.A(), self.B_c()
+        return _diag_next_state(
+            dt, A, B, u, state, self.disc, self._L_norm(u.shape[-1]), self.backend
         )
 
     def forward_state(self, u: torch.Tensor, state: torch.Tensor, rate: float = 1.0):
@@ -82,24 +73,18 @@ class SSMKernelDiag(SSMKernelBase):
         max_chunk_bytes: int = 2**28,
     ) -> torch.Tensor:
         """Every state x_k (batch, H, N/2, L) (see functional.diag_all_states for memory)."""
-        self._check_u(u)
+        u = self._check_u(u)
         if state is not None:
             self._check_state(state, u.shape[0])
-        return diag_all_states(
-            self.dt(rate),
-            self.A(),
-            self.B_c(),
-            u,
-            state,
-            self.disc,
-            L_norm=self._L_norm(u.shape[-1]),
-            max_chunk_bytes=max_chunk_bytes,
-        )
+        dt, A, B = self.dt(rate), self.A(), self.B_c()
+        L_norm = self._L_norm(u.shape[-1])
+        return _diag_all_states(dt, A, B, u, state, self.disc, L_norm, max_chunk_bytes)
 
     def setup_step(self, mode: str | None = None, rate: float = 1.0, L: int | None = None) -> None:
-        """Cache dA, dB, C for :meth:`step` (parameters are not modified). ``mode`` is ignored
-        (a diagonal system has a single O(N) step form); call again after parameters change.
-        disc="dss" needs its normalisation length: ``L``, else ``l_max``."""
+        """Cache dA, dB and the real output row for :meth:`step` (parameters are not
+        modified). ``mode`` is ignored: a diagonal system has a single O(N) step form. The
+        cache is re-derived by :meth:`step` when parameters change. disc="dss" needs its
+        normalisation length: ``L``, else ``l_max``."""
         L_norm = L if L is not None else self.l_max
         if self.disc == "dss" and L_norm is None:
             raise S4InputError(
@@ -107,13 +92,17 @@ class SSMKernelDiag(SSMKernelBase):
                 "got neither"
             )
         dA, dB, _ = discretize_diag(self.dt(rate), self.A(), self.B_c(), self.disc, L_norm)
-        self._step_cache = {"rate": rate, "dA": dA, "dB": dB, "C": self.C_c()}
+        # 2 Re(C x) = C_real . view_as_real(x): a real elementwise product (a complex einsum
+        # with a batch axis falls back to a per-batch loop on CPU)
+        cache = {"dA": dA, "dB_real": torch.view_as_real(dB), "C_real": output_to_real(self.C_c())}
+        self._store_step_cache(cache, mode=mode, rate=rate, L=L)
 
     def step(self, u: torch.Tensor, state: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """x' = dA x + dB u, y = 2 Re(C x'). u (batch, H), state (batch, H, N/2) ->
         (y (batch, channels, H), x')."""
         self._check_step_input(u, state)
-        c = self._cache(1.0) if self._step_cache is None else self._step_cache
-        x = c["dA"] * state + c["dB"] * u.unsqueeze(-1)
-        y = 2 * torch.einsum("chn,bhn->bch", c["C"], x).real
-        return y, x
+        c = self._current_step_cache()
+        x = c["dA"] * state  # (batch, H, N2)
+        # x += dB u, in place on the real view (no complex temporaries: each is an allocation)
+        torch.view_as_real(x).addcmul_(c["dB_real"], u[..., None, None])
+        return step_output(x, c).to(u.dtype), x

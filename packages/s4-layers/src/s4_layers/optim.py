@@ -22,7 +22,10 @@ def register(
     module: nn.Module, name: str, tensor: torch.Tensor, lr: float | None, wd: float = 0.0
 ) -> None:
     """Register ``tensor`` on ``module``: a buffer when ``lr == 0`` (frozen), else a Parameter
-    tagged with ``_optim = {"weight_decay": wd, "lr": lr (if not None)}``."""
+    tagged with ``_optim = {"weight_decay": wd, "lr": lr (if not None)}``. The tensor is stored
+    as a contiguous copy: a strided view (``Lambda.imag``) or hippo_core's column-major arrays
+    would slow every elementwise op of the kernel and the step."""
+    tensor = tensor.detach().clone(memory_format=torch.contiguous_format)
     if lr == 0.0:
         module.register_buffer(name, tensor)
         return

@@ -1,10 +1,12 @@
 """S4D: the minimal diagonal state space layer, readable in one screen.
 
-    x_k = exp(dt A) x_{k-1} + (exp(dt A) - 1)/A B u_k,     y_k = 2 Re(C x_k) + D u_k
-    A_n = -exp(log_A_real_n) + i pi n  (S4D-Lin),  ZOH,  kernel K_l = 2 Re(sum_n C dB dA^l)
+    A_n = -exp(log_A_real_n) + i pi n  (S4D-Lin),  dt = exp(log_dt), log-uniform in [dt_min, dt_max]
+    ZOH:  dA = exp(dt A),  dB = (exp(dt A) - 1) / A  (B = 1, folded into C)
+    x_k = dA x_{k-1} + dB u_k,   y_k = 2 Re(C x_k) + D u_k,   K_l = 2 Re(sum_n C_n dB_n dA_n^l)
 
 Equivalent to ``S4Block(mode="diag", init="diag-lin", disc="zoh", real_transform="exp")``
-without the extras (B folded into C, GELU then a pointwise Linear + GLU).
+with B = 1 (tested), without the extras. The Vandermonde sums are ssm_kernels' fused ops
+(the same sums, without materialising (H, N/2, L)).
 """
 
 from __future__ import annotations
@@ -15,69 +17,101 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from s4_layers._checks import S4InputError, describe
-from s4_layers.functional import diag_kernel, diag_next_state, diag_state_output, fft_conv
-from s4_layers.functional.discretize import discretize_diag
+from s4_layers._checks import (
+    check_dt_range,
+    check_even,
+    check_int,
+    check_rate,
+    check_signal,
+    check_state,
+    complex_dtype_of,
+    real_dtype_of,
+)
+from s4_layers._step_cache import parameter_key, step_output
+from s4_layers.functional.conv import fft_conv
+from s4_layers.functional.discretize import output_to_real
 from s4_layers.optim import register
+from ssm_kernels import vandermonde, vandermonde_transpose
 
 
 class S4D(nn.Module):
     """(B, H, L) -> (B, H, L) if transposed else (B, L, H) -> (B, L, H)."""
 
-    def __init__(
-        self,
-        d_model: int,
-        d_state: int = 64,
-        dropout: float = 0.0,
-        transposed: bool = True,
-        lr: float | None = None,
-    ) -> None:
+    def __init__(self, d_model: int, d_state: int = 64, dropout: float = 0.0,
+                 transposed: bool = True, lr: float | None = None,
+                 dt_min: float = 1e-3, dt_max: float = 1e-1) -> None:  # fmt: skip
         super().__init__()
-        H, N2 = d_model, d_state // 2
+        H, N2 = check_int("d_model", d_model), check_even("d_state", d_state) // 2
+        check_dt_range(dt_min, dt_max)
         self.H, self.N, self.transposed = H, d_state, transposed
-        log_dt = math.log(1e-3) + torch.rand(H) * (math.log(1e-1) - math.log(1e-3))
+        log_dt = math.log(dt_min) + torch.rand(H) * (math.log(dt_max) - math.log(dt_min))  # (H,)
         register(self, "log_dt", log_dt, lr)
-        register(self, "log_A_real", torch.log(0.5 * torch.ones(H, N2)), lr)
-        register(self, "A_imag", math.pi * torch.arange(N2).repeat(H, 1).float(), lr)
-        self.C = nn.Parameter(torch.randn(H, N2, 2) * math.sqrt(0.5))  # complex, B folded in
-        self.D = nn.Parameter(torch.randn(H))
+        register(self, "log_A_real", torch.log(0.5 * torch.ones(H, N2)), lr)  # (H, N/2)
+        register(self, "A_imag", math.pi * torch.arange(N2).repeat(H, 1).float(), lr)  # (H, N/2)
+        self.C = nn.Parameter(torch.randn(H, N2, 2) * math.sqrt(0.5))  # (H, N/2) complex
+        self.D = nn.Parameter(torch.randn(H))  # (H,)
         self.activation, self.dropout = nn.GELU(), nn.Dropout(dropout)
         self.output_linear = nn.Linear(H, 2 * H)  # then GLU: back to H features
+        self._step = None
 
-    def _ssm(self):  # (dt, A, B, C) of the diagonal system
-        A = torch.complex(-torch.exp(self.log_A_real), self.A_imag)
-        return torch.exp(self.log_dt), A, torch.ones_like(A), torch.view_as_complex(self.C)
+    def _ssm(self, rate: float = 1.0):  # (dt (H,), A (H, N/2), B (H, N/2), C (H, N/2))
+        w = real_dtype_of(self.C.dtype)  # float32 for 16-bit parameters (complex math)
+        A = torch.complex(-torch.exp(self.log_A_real.to(w)), self.A_imag.to(w))
+        C = torch.view_as_complex(self.C.to(w))
+        return torch.exp(self.log_dt.to(w)) * check_rate(rate), A, torch.ones_like(A), C
+
+    def _zoh(self, rate: float):
+        dt, A, B, C = self._ssm(rate)
+        dtA = dt[:, None] * A  # (H, N/2)
+        return dtA, B * (torch.exp(dtA) - 1) / A, C  # log dA, dB (H, N/2), C (H, N/2)
 
     def forward(self, u: torch.Tensor, state: torch.Tensor | None = None, rate: float = 1.0):
         if not self.transposed:
             u = u.transpose(-1, -2)
-        if u.dim() != 3 or u.shape[1] != self.H:
-            raise S4InputError(f"u: expected (B, H={self.H}, L) after layout, got {describe(u)}")
-        dt, A, B, C = self._ssm()
-        L = u.shape[-1]
-        y = fft_conv(u, diag_kernel(dt * rate, A, B, C.unsqueeze(0), L)[0]) + self.D[:, None] * u
+        check_signal("u", u, self.H, 1, 3, f"(B, H={self.H}, L) after layout", self.C.dtype)
+        dtA, dB, C = self._zoh(rate)
+        v = u.to(dB.real.dtype)  # (B, H, L) in the working precision
+        L = v.shape[-1]
+        K = vandermonde(C * dB, dtA, L)  # K[h, l] = 2 Re(sum_n C dB exp(dtA l)): (H, L)
+        y = fft_conv(v, K) + self.D[:, None] * v  # y = K * u + D u (FFT size 2L): (B, H, L)
         next_state = None
         if state is not None:  # continue from state: add its decaying output, carry it on
-            y = y + diag_state_output(dt * rate, A, C.unsqueeze(0), state, L)[:, 0]
-            next_state = diag_next_state(dt * rate, A, B, u, state)
-        y = self.dropout(self.activation(y))
-        W, b = self.output_linear.weight, self.output_linear.bias
-        y = F.glu(torch.baddbmm(b[:, None], W.expand(len(y), -1, -1), y), dim=1)  # Linear over H
-        return (y if self.transposed else y.transpose(-1, -2)), next_state
+            check_state("state", state, (v.shape[0], self.H, self.N // 2), self._state_dtype())
+            # y_state[b, h, l] = 2 Re(sum_n C dA^{l+1} x0): (B, H, L)
+            y = y + vandermonde(C * torch.exp(dtA) * state, dtA, L)
+            # x_L = dA^L x0 + sum_l dA^{L-1-l} dB u_l: (B, H, N/2)
+            next_state = torch.exp(dtA * L) * state + vandermonde_transpose(v.flip(-1), dB, dtA, L)
+        y = self.dropout(self.activation(y.to(u.dtype)))
+        y = F.glu(F.linear(y.transpose(1, 2), *self._out()), dim=-1)  # (B, L, H)
+        return (y.transpose(1, 2) if self.transposed else y), next_state
+
+    def _out(self):
+        return self.output_linear.weight, self.output_linear.bias
+
+    def _state_dtype(self) -> torch.dtype:
+        return complex_dtype_of(self.C.dtype)
 
     def default_state(self, *batch: int, device=None) -> torch.Tensor:
-        dtype = torch.complex128 if self.C.dtype == torch.float64 else torch.complex64
-        return torch.zeros(*batch, self.H, self.N // 2, dtype=dtype, device=device or self.C.device)
+        device = device or self.C.device
+        return torch.zeros(*batch, self.H, self.N // 2, dtype=self._state_dtype(), device=device)
 
     def setup_step(self, mode: str | None = None, rate: float = 1.0) -> None:
-        dt, A, B, C = self._ssm()
-        dA, dB, _ = discretize_diag(dt * rate, A, B, "zoh")
-        self._step = (dA, dB, C)
+        """Cache dA, dB (ZOH); ``step`` re-derives them when the parameters change."""
+        dtA, dB, C = self._zoh(rate)
+        C_real = output_to_real(C).unsqueeze(0)  # 2 Re(C x) = C_real . x_real: (1, H, N)
+        self._step = {"dA": torch.exp(dtA), "dB": dB, "C_real": C_real, "rate": rate,
+                      "key": parameter_key(self)}  # fmt: skip
 
     def step(self, u: torch.Tensor, state: torch.Tensor):
-        """u (B, H), state (B, H, N/2) -> (y (B, H), next state)."""
-        dA, dB, C = self._step
-        state = dA * state + dB * u.unsqueeze(-1)
-        y = 2 * (C * state).sum(-1).real + self.D * u
-        y = F.glu(self.output_linear(self.dropout(self.activation(y))), dim=-1)
+        """u (B, H), state (B, H, N/2) -> (y (B, H), next state). Sets itself up if needed."""
+        check_signal("u", u, self.H, 1, 2, f"one step of shape (B, H={self.H})", self.C.dtype)
+        check_state("state", state, (u.shape[0], self.H, self.N // 2), self._state_dtype())
+        if self._step is None or self._step["key"] != parameter_key(self):
+            self.setup_step(rate=1.0 if self._step is None else self._step["rate"])
+        s = self._step
+        state = s["dA"] * state  # dA x: (B, H, N/2), then + dB u in place on the real view
+        torch.view_as_real(state).addcmul_(torch.view_as_real(s["dB"]), u[..., None, None])
+        y = step_output(state, s)[:, 0]  # 2 Re(C x) by real products: (B, H)
+        y = (y + self.D * u).to(u.dtype)  # 2 Re(C x) + D u: (B, H)
+        y = F.glu(F.linear(self.dropout(self.activation(y)), *self._out()), dim=-1)
         return y, state

@@ -1,4 +1,4 @@
-"""Functional core of S4 / S4D: discretisation, convolution kernels, state forwarding, steps.
+"""Functional core of S4 / S4D: discretisation, convolution kernels, state forwarding.
 
 Kernels (the DESIGN.md contract):
 
@@ -11,8 +11,15 @@ State forwarding (continuing from an initial state ``x0`` (batch, H, N/2) comple
   add it to the convolution output.
 - ``*_next_state``: the state after the input, ``Abar^L x0 + sum_l Abar^{L-1-l} Bbar u_l``.
 - :func:`diag_all_states`: every intermediate state (batch, H, N/2, L).
+
+Discretisation (every formula once, in :mod:`s4_layers.functional.discretize`):
+:func:`discretize_diag` (zoh / bilinear / dss / forward Euler) and the DPLR bilinear terms
+:func:`dplr_bilinear_dense` (dense real basis), ``dplr_forward_half`` and
+``dplr_linear_step`` (the O(N r) bilinear step: forward half, then Woodbury). The float64
+brute-force twins of everything here are in :mod:`s4_layers.reference`.
 """
 
+from s4_layers.functional import discretize
 from s4_layers.functional.conv import fft_conv
 from s4_layers.functional.diag import (
     diag_all_states,
@@ -20,51 +27,28 @@ from s4_layers.functional.diag import (
     diag_next_state,
     diag_state_output,
 )
-from s4_layers.functional.discretize import (
-    DIAG_DISCS,
-    complex_to_real,
-    discretize_diag,
-    dplr_bilinear_dense,
-    dplr_bilinear_terms,
-    dplr_real_matrix,
-    expm1_complex,
-    matrix_power,
-    output_to_real,
-    power_sum_near_identity,
-    real_to_complex,
-)
+from s4_layers.functional.discretize import DIAG_DISCS, discretize_diag, dplr_bilinear_dense
 from s4_layers.functional.dplr import (
     DPLR_DISCS,
-    corrected_output,
     dplr_forward_state,
     dplr_kernel,
     dplr_next_state,
-    dplr_power,
     dplr_state_output,
 )
 
 __all__ = [
     "DIAG_DISCS",
     "DPLR_DISCS",
-    "complex_to_real",
-    "corrected_output",
     "diag_all_states",
     "diag_kernel",
     "diag_next_state",
     "diag_state_output",
+    "discretize",
     "discretize_diag",
     "dplr_bilinear_dense",
-    "dplr_bilinear_terms",
     "dplr_forward_state",
     "dplr_kernel",
     "dplr_next_state",
-    "dplr_power",
-    "dplr_real_matrix",
     "dplr_state_output",
-    "expm1_complex",
     "fft_conv",
-    "matrix_power",
-    "output_to_real",
-    "power_sum_near_identity",
-    "real_to_complex",
 ]

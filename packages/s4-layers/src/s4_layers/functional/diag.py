@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import torch
 
-from s4_layers._checks import S4InputError, check_length, check_system, check_tensor, describe
-from s4_layers.functional._ops import vandermonde, vandermonde_transpose
+from s4_layers._checks import check_int, check_signal_bhl, check_system, check_system_state, fail
 from s4_layers.functional.discretize import discretize_diag
+from ssm_kernels import vandermonde, vandermonde_transpose
 
 
 def diag_kernel(
@@ -43,10 +43,14 @@ def diag_kernel(
         L: kernel length.  disc: "zoh" | "bilinear" | "dss" (see :func:`discretize_diag`;
             for dss the normalisation uses this L).  backend: passed to ssm_kernels.
     """
-    L = check_length(L)
+    check_int("L", L)
     check_system(dt, A, B, C)
     if B.dim() != 2:
-        raise S4InputError(f"B: expected shape (H, N/2), got {describe(B)}")
+        raise fail("B", "shape (H, N/2)", B)
+    return _diag_kernel(dt, A, B, C, L, disc, backend)
+
+
+def _diag_kernel(dt, A, B, C, L, disc, backend):
     _, dB, log_dA = discretize_diag(dt, A, B, disc, L)
     v = C * dB
     if disc != "dss":
@@ -71,14 +75,12 @@ def diag_kernel(
     return decay_part + grow_part.flip(-1)
 
 
-def _check_state(state: torch.Tensor, H: int, N2: int) -> torch.Tensor:
-    check_tensor("state", state, state.dim() if isinstance(state, torch.Tensor) else 3)
-    if state.dim() < 2 or tuple(state.shape[-2:]) != (H, N2) or not state.is_complex():
-        raise S4InputError(
-            f"state: expected a complex tensor of shape (batch, H, N/2) = (*, {H}, {N2}), "
-            f"got {describe(state)}"
-        )
-    return state
+def _check_input_and_state(dt, A, B, u, state) -> None:
+    """The system, u (batch, H, L) real and state (batch, H, N2) complex or None."""
+    H, N2 = check_system(dt, A, B, None)
+    check_signal_bhl(u, H)
+    if state is not None:
+        check_system_state(state, H, N2, u.shape[0])
 
 
 def diag_state_output(
@@ -95,9 +97,13 @@ def diag_state_output(
     ``y_state[b, c, h, k] = 2 Re(sum_n C[c,h,n] dA[h,n]^{k+1} state[b,h,n])``.
     Shapes: state (batch, H, N2) complex. Only dA is needed, so disc="dss" equals zoh here.
     """
-    L = check_length(L)
+    check_int("L", L)
     H, N2 = check_system(dt, A, None, C)
-    _check_state(state, H, N2)
+    check_system_state(state, H, N2)
+    return _diag_state_output(dt, A, C, state, L, disc, backend)
+
+
+def _diag_state_output(dt, A, C, state, L, disc, backend):
     disc_ = "zoh" if disc == "dss" else disc
     dA, _, log_dA = discretize_diag(dt, A, torch.ones_like(A), disc_)
     v = C.unsqueeze(0) * (dA * state).unsqueeze(1)  # (batch, channels, H, N2)
@@ -119,15 +125,15 @@ def diag_next_state(
     Shapes: u (batch, H, L) real; state (batch, H, N2) complex or None (zero).
     ``L_norm`` is the dss normalisation length (default: L).
     """
-    check_tensor("u", u, 3, complex_=False)
-    H, N2 = check_system(dt, A, B, None)
-    if u.shape[1] != H:
-        raise S4InputError(f"u: expected shape (batch, H, L) with H={H}, got {describe(u)}")
+    _check_input_and_state(dt, A, B, u, state)
+    return _diag_next_state(dt, A, B, u, state, disc, L_norm, backend)
+
+
+def _diag_next_state(dt, A, B, u, state, disc, L_norm, backend):
     L = u.shape[-1]
     _, dB, log_dA = discretize_diag(dt, A, B, disc, L_norm or L)
     x = vandermonde_transpose(u.flip(-1), dB, log_dA, L, backend=backend)
     if state is not None:
-        _check_state(state, H, N2)
         x = x + torch.exp(log_dA * L) * state
     return x
 
@@ -149,13 +155,13 @@ def diag_all_states(
     (8 bytes each in float32); the FFT buffers add about 4x that for the block being processed,
     and blocks of state entries are chosen so a block's buffers stay under ``max_chunk_bytes``.
     """
-    check_tensor("u", u, 3, complex_=False)
-    H, N2 = check_system(dt, A, B, None)
-    if u.shape[1] != H:
-        raise S4InputError(f"u: expected shape (batch, H, L) with H={H}, got {describe(u)}")
-    batch, _, L = u.shape
-    if state is not None:
-        _check_state(state, H, N2)
+    _check_input_and_state(dt, A, B, u, state)
+    return _diag_all_states(dt, A, B, u, state, disc, L_norm, max_chunk_bytes)
+
+
+def _diag_all_states(dt, A, B, u, state, disc, L_norm, max_chunk_bytes):
+    batch, H, L = u.shape
+    N2 = A.shape[-1]
     dA, dB, log_dA = discretize_diag(dt, A, B, disc, L_norm or L)
     ell = torch.arange(L, device=u.device, dtype=dt.dtype)
     u_f = torch.fft.fft(u.to(dB.dtype), n=2 * L).unsqueeze(2)  # (batch, H, 1, 2L)

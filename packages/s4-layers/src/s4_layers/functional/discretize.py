@@ -20,7 +20,7 @@ import torch
 
 from s4_layers._checks import check_choice
 
-DIAG_DISCS = ("zoh", "bilinear", "dss")
+DIAG_DISCS = ("zoh", "bilinear", "dss", "forward")
 
 
 def expm1_complex(x: torch.Tensor) -> torch.Tensor:
@@ -39,26 +39,32 @@ def discretize_diag(
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     r"""Diagonal discretisation: returns ``(dA, dB, log_dA)``, each (H, N2) complex.
 
-    - zoh:      dA = exp(dt A),  dB = (exp(dt A) - 1) / A * B
-    - bilinear: dA = (1 + dt A/2) / (1 - dt A/2),  dB = dt B / (1 - dt A/2),
-                log dA = 2 atanh(dt A / 2)   (no cancellation for small dt A)
-    - dss:      dA = exp(dt A),  dB = (exp(dt A) - 1) / (A (exp(dt A L) - 1)) * B   (the DSS
-                exp-sum normalisation, which depends on the kernel length ``L``).
-
-    Shapes: dt (H,), A (H, N2), B (..., H, N2).
+    Shapes: dt (H,), A (H, N2), B (..., H, N2). ``disc`` is one of :data:`DIAG_DISCS`
+    (the formulas are written above the lines computing them); ``L`` is dss's normalisation
+    length.
     """
     check_choice("disc", disc, DIAG_DISCS)
     dtA = dt.unsqueeze(-1) * A
     if disc == "bilinear":
-        log_dA = 2 * torch.atanh(dtA / 2)
+        # dA = (1 + dt A/2) / (1 - dt A/2),  dB = dt B / (1 - dt A/2),
+        # log dA = 2 atanh(dt A / 2)   (no cancellation for small dt A)
         dA = (1 + dtA / 2) / (1 - dtA / 2)
         dB = B * (dt.unsqueeze(-1) / (1 - dtA / 2))
-        return dA, dB, log_dA
+        return dA, dB, 2 * torch.atanh(dtA / 2)
+    if disc == "forward":
+        # forward Euler: dA = 1 + dt A,  dB = dt B,
+        # log dA = log|1 + dt A| + i arg(1 + dt A)  (log1p form: exact for small dt A)
+        a, b = dtA.real, dtA.imag
+        log_dA = torch.complex(0.5 * torch.log1p(2 * a + a * a + b * b), torch.atan2(b, 1 + a))
+        return 1 + dtA, B * dt.unsqueeze(-1), log_dA
     dA = torch.exp(dtA)
     if disc == "zoh":
+        # dA = exp(dt A),  dB = (exp(dt A) - 1) / A * B
         return dA, B * (expm1_complex(dtA) / A), dtA
     if L is None:
         raise ValueError("disc='dss': expected the kernel length L (int), got None")
+    # dss: dA = exp(dt A),  dB = (exp(dt A) - 1) / (A (exp(dt A L) - 1)) * B
+    # (the DSS exp-sum normalisation, which depends on the kernel length L)
     return dA, B * (expm1_complex(dtA) / (A * expm1_complex(dtA * L))), dtA
 
 
@@ -96,18 +102,23 @@ def dplr_real_matrix(A: torch.Tensor, P: torch.Tensor) -> torch.Tensor:
 def dplr_bilinear_dense(
     dt: torch.Tensor, A: torch.Tensor, P: torch.Tensor, B: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    r"""Bilinear discretisation of the full DPLR system in the real basis.
+    r"""Bilinear discretisation of the full DPLR system in the real basis, as ``(E, dB)``:
 
-    dA = (I - dt/2 A)^{-1} (I + dt/2 A)  (H, N, N),   dB = (I - dt/2 A)^{-1} dt B  (H, N).
+        dA = (I - dt/2 A)^{-1} (I + dt/2 A) = I + E,   E = dt (I - dt/2 A)^{-1} A   (H, N, N)
+        dB = (I - dt/2 A)^{-1} dt B                                                  (H, N)
+
+    E is returned instead of dA: for small dt, dA is within ~dt|A| of I, and storing dA itself
+    in float32 would lose the digits of E that decide dA^L (relative error eps/(dt|A|)).
+    B may carry leading batch axes (..., H, N2) -> dB (..., H, N).
     """
     A_real = dplr_real_matrix(A, P)
     N = A_real.shape[-1]
     eye = torch.eye(N, dtype=A_real.dtype, device=A_real.device)
-    # (I - dt/2 A)^{-1} (I + dt/2 A) = 2 (I - dt/2 A)^{-1} - I: one inverse, no second product
-    # (batched inv is also much faster on CPU than solve with an (N, N+1) right-hand side)
+    # one batched inverse serves both (much faster on CPU than solve with N + 1 right sides)
     inv = torch.linalg.inv(eye - (dt / 2).view(-1, 1, 1) * A_real)
+    E = dt.view(-1, 1, 1) * (inv @ A_real)
     dB = (inv @ (dt.view(-1, 1) * complex_to_real(B)).unsqueeze(-1)).squeeze(-1)
-    return 2 * inv - eye, dB
+    return E, dB
 
 
 def dplr_bilinear_terms(
@@ -115,20 +126,98 @@ def dplr_bilinear_terms(
 ) -> dict[str, torch.Tensor]:
     r"""Everything the DPLR kernel and state forwarding need from the dense system (real basis).
 
-    Returns dA = Abar, dB = Bbar, power = Abar^L, S = sum_{j<L} Abar^j and
-    one_minus_power = I - Abar^L. Abar is kept as I + E with E = Abar - I = dt (I - dt/2 A)^{-1} A
-    computed directly, and all powers as I + E_m (see :func:`power_sum_near_identity`): for
-    small dt, Abar is within ~dt|A| of I and storing Abar itself in float32 would lose the
-    digits of E that decide Abar^L and S (relative error eps / (dt |A|) instead of eps).
+    Returns dA = Abar = I + E, dB = Bbar (see :func:`dplr_bilinear_dense`), power = Abar^L,
+    S = sum_{j<L} Abar^j and one_minus_power = I - Abar^L, all powers kept as I + E_m
+    (see :func:`power_sum_near_identity`).
     """
-    A_real = dplr_real_matrix(A, P)
-    N = A_real.shape[-1]
-    eye = torch.eye(N, dtype=A_real.dtype, device=A_real.device)
-    inv = torch.linalg.inv(eye - (dt / 2).view(-1, 1, 1) * A_real)
-    E = dt.view(-1, 1, 1) * (inv @ A_real)
-    dB = (inv @ (dt.view(-1, 1) * complex_to_real(B)).unsqueeze(-1)).squeeze(-1)
+    E, dB = dplr_bilinear_dense(dt, A, P, B)
+    eye = torch.eye(E.shape[-1], dtype=E.dtype, device=E.device)
     E_L, S = power_sum_near_identity(E, L)
     return {"dA": eye + E, "dB": dB, "power": eye + E_L, "S": S, "one_minus_power": -E_L}
+
+
+def dplr_forward_terms(dt: torch.Tensor, A: torch.Tensor, P: torch.Tensor) -> dict:
+    r"""Terms of the forward (explicit) half of the bilinear step (see :func:`dplr_forward_half`):
+    ``a = 1 + dt/2 Lambda`` (H, N2), ``p = interleave(Re P, Im P)`` and ``p_dt = dt p``
+    (r, H, N)."""
+    p = complex_to_real(P)
+    return {"a": 1 + dt.unsqueeze(-1) / 2 * A, "p": p, "p_dt": dt.unsqueeze(-1) * p}
+
+
+def dplr_forward_half(dt: torch.Tensor, A: torch.Tensor, P: torch.Tensor, x: torch.Tensor):
+    r"""The forward (explicit) half of the bilinear step, ``(I + dt/2 A) x``, in O(N r).
+
+    (I + dt/2 A) x = (1 + dt/2 Lambda) x - dt/2 sum_r P_r 2 Re(P_r^H x)   (half representation)
+    Shapes: dt (H,), A (H, N2), P (r, H, N2), x (..., H, N2) -> (..., H, N2).
+    """
+    return dplr_forward_apply(dplr_forward_terms(dt, A, P), x)
+
+
+def dplr_forward_apply(terms: dict, x: torch.Tensor) -> torch.Tensor:
+    """:func:`dplr_forward_half` from precomputed :func:`dplr_forward_terms`. The low-rank
+    products are real contractions of the interleaved views (2 Re(P^H x) = 2 p . x_real):
+    complex batched matmuls fall back to per-batch loops on CPU."""
+    coupling = torch.einsum("...hn,rhn->...rh", complex_to_real(x), terms["p_dt"])
+    out = (terms["a"] * x).contiguous()  # contiguous: updated in place on its real view
+    complex_to_real(out).sub_(torch.einsum("...rh,rhn->...hn", coupling, terms["p"]))
+    return out
+
+
+def dplr_backward_terms(dt: torch.Tensor, A: torch.Tensor, P: torch.Tensor) -> dict:
+    r"""The backward (implicit) half of the bilinear step by Woodbury:
+
+        (I - dt/2 A)^{-1} = 2/dt [D - D P W P^* D],   D = (2/dt - Lambda)^{-1}   (H, N2)
+        W = (I + Q)^{-1},  Q = P^* D P = 2 Re(sum_n conj(P_r) D P_s)   (H, r, r) real
+    (real r x r, because the conjugate halves pair up). Returned for
+    :func:`dplr_linear_step` as ``D2 = 2/dt D``, ``W``, ``p_dt = dt p`` and
+    ``D2P = interleave(2/dt D P)`` (r, H, N).
+    """
+    D = 1 / (2 / dt.unsqueeze(-1) - A)  # (H, N2)
+    Q = 2 * (P.conj().unsqueeze(1) * D * P.unsqueeze(0)).sum(-1).real  # (r, s, H)
+    eye = torch.eye(Q.shape[0], dtype=Q.dtype, device=Q.device)
+    D2 = 2 / dt.unsqueeze(-1) * D
+    return {
+        "D2": D2,
+        "W": torch.linalg.inv(eye + Q.permute(2, 0, 1)),
+        "p_dt": dt.unsqueeze(-1) * complex_to_real(P),
+        "D2P": complex_to_real(D2 * P),
+    }
+
+
+def dplr_linear_step_terms(
+    dt: torch.Tensor, A: torch.Tensor, P: torch.Tensor, B: torch.Tensor
+) -> dict[str, torch.Tensor]:
+    r"""Terms of the O(N r) bilinear step :func:`dplr_linear_step`, from the two halves
+    (:func:`dplr_forward_terms`, :func:`dplr_backward_terms`) and
+    ``M[h, r, s] = dt p_r . D2P_s`` (H, r, r), ``D2dtB = interleave(2/dt D dt B)`` (H, N2, 2)."""
+    fwd, bwd = dplr_forward_terms(dt, A, P), dplr_backward_terms(dt, A, P)
+    return {
+        "D2a": bwd["D2"] * fwd["a"],
+        "D2dtB": torch.view_as_real(bwd["D2"] * (dt.unsqueeze(-1) * B)),
+        "p_dt": fwd["p_dt"],
+        "D2P": bwd["D2P"],
+        "W": bwd["W"],
+        "M": torch.einsum("rhn,shn->hrs", fwd["p_dt"], bwd["D2P"]),
+    }
+
+
+def dplr_linear_step(terms: dict, x: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+    r"""One bilinear step ``x' = (I - dt/2 A)^{-1} [(I + dt/2 A) x + dt B u]`` in O(N r).
+
+    Forward half: v = a x - sum_r c_r P_r + dt B u with c_r = dt Re(P_r^H x) = p_dt_r . x_real.
+    Backward half (Woodbury): x' = D2 v - sum_r (W s)_r D2P_r, s = P^* D v = dt p . (D2 v)_real.
+    With x1 = D2 a x + D2 dt B u, D2 v = x1 - sum_r c_r D2P_r, so s = p_dt . x1_real - M c and
+    x' = x1 - sum_r (c + W s)_r D2P_r: two passes over the state, real contractions only.
+    Shapes: x (batch, H, N2) complex, u (batch, H) real -> x' (batch, H, N2).
+    """
+    c = torch.einsum("...hn,rhn->...rh", complex_to_real(x), terms["p_dt"])  # (batch, r, H)
+    x1 = (terms["D2a"] * x).contiguous()  # contiguous: updated in place on its real view
+    torch.view_as_real(x1).addcmul_(terms["D2dtB"], u[..., None, None])
+    s = torch.einsum("...hn,rhn->...rh", complex_to_real(x1), terms["p_dt"])
+    s = s - torch.einsum("hrs,...sh->...rh", terms["M"], c)  # P^* D v
+    t = c + torch.einsum("hrs,...sh->...rh", terms["W"], s)
+    complex_to_real(x1).sub_(torch.einsum("...rh,rhn->...hn", t, terms["D2P"]))
+    return x1
 
 
 def power_sum_near_identity(E: torch.Tensor, n: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -149,16 +238,28 @@ def power_sum_near_identity(E: torch.Tensor, n: int) -> tuple[torch.Tensor, torc
     return E_m, S
 
 
-def matrix_power(M: torch.Tensor, n: int) -> torch.Tensor:
-    """M^n for a batch of square matrices by repeated squaring (log2 n matmuls)."""
-    result = None
-    base = M
-    while n > 0:
-        if n & 1:
-            result = base if result is None else result @ base
-        n >>= 1
-        if n:
-            base = base @ base
-    if result is None:
-        return torch.eye(M.shape[-1], dtype=M.dtype, device=M.device).expand_as(M).clone()
-    return result
+def power_products_near_identity(
+    E: torch.Tensor, n: int, rows: torch.Tensor, cols: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""For M = I + E (H, N, N): ``(rows (M^n - I), S_n cols)`` with S_n = sum_{j<n} M^j,
+    for row vectors ``rows`` (..., H, N) and column vectors ``cols`` (..., H, N).
+
+    The same near-identity doubling as :func:`power_sum_near_identity`, but only the squarings
+    E_{2j} = 2 E_j + E_j E_j (log2 n matmuls) are matrix products; the vectors accumulate the
+    set bits of n (LSB first; powers of M commute):
+        rows (M^{m+j} - I) = r_m + r_m E_j + rows E_j        (r_m = rows (M^m - I))
+        S_{m+j} cols = t_j + s_m + E_j s_m                    (s_m = S_m cols, t_j = S_j cols)
+        t_{2j} = 2 t_j + E_j t_j                              (t_1 = cols)
+    """
+    r_acc, s_acc = torch.zeros_like(rows), torch.zeros_like(cols)
+    E_j, t_j = E, cols
+    bits = bin(n)[2:][::-1]
+    for k, bit in enumerate(bits):
+        if bit == "1":
+            rE = torch.einsum("...hi,hij->...hj", rows, E_j)
+            r_acc = r_acc + torch.einsum("...hi,hij->...hj", r_acc, E_j) + rE
+            s_acc = t_j + s_acc + torch.einsum("hij,...hj->...hi", E_j, s_acc)
+        if k + 1 < len(bits):  # the next power of two (not needed after the top bit)
+            t_j = 2 * t_j + torch.einsum("hij,...hj->...hi", E_j, t_j)
+            E_j = torch.baddbmm(E_j, E_j, E_j, beta=2.0)  # 2 E_j + E_j E_j in one product
+    return r_acc, s_acc

@@ -19,9 +19,11 @@ Derivation (docs/s4.md tells it at length):
    So Khat = 2/(1+z) [k_{Ct,B} - k_{Ct,P} (I + k_{P,P})^{-1} k_{P,B}] with the Cauchy sums
    k_{a,b}(g) = sum_n a_n b_n / (g - Lambda_n) over the full system (both halves): one
    ``ssm_kernels.cauchy`` call with conj=True evaluates all (channels + r) x (1 + r) of them.
-5. Ctilde is computed on the fly from the stored, true C for the L in use, with Abar^L from
-   repeated squaring of the dense (H, N, N) real discretised matrix (log2 L matmuls), so the
-   kernel is exact for every length: changing L redoes the correction exactly.
+5. Ctilde is computed on the fly from the stored, true C for the L in use, so the kernel is
+   exact for every length (changing L redoes the correction exactly). C (Abar^L - I) and
+   S_L Bbar (for z = 1) come from near-identity doubling of the dense (H, N, N) real
+   discretised matrix: log2 L matrix squarings, everything else matrix-vector
+   (``power_products_near_identity``).
 
 State forwarding (same machinery, see :func:`dplr_state_output` and :func:`dplr_next_state`).
 """
@@ -33,20 +35,24 @@ import math
 import torch
 
 from s4_layers._checks import (
-    S4InputError,
     check_choice,
-    check_length,
+    check_int,
+    check_signal_bhl,
     check_system,
+    check_system_state,
     check_tensor,
-    describe,
+    fail,
 )
-from s4_layers.functional._ops import cauchy
 from s4_layers.functional.discretize import (
     complex_to_real,
+    dplr_bilinear_dense,
     dplr_bilinear_terms,
+    dplr_forward_half,
     output_to_real,
+    power_products_near_identity,
     real_to_complex,
 )
+from ssm_kernels import cauchy
 
 DPLR_DISCS = ("bilinear",)
 
@@ -56,7 +62,7 @@ def _check_dplr(dt, A, P, B, C, disc):
     H, N2 = check_system(dt, A, B, C)
     check_tensor("P", P, 3, complex_=True)
     if tuple(P.shape[1:]) != (H, N2):
-        raise S4InputError(f"P: expected shape (rank, H, N/2) = (*, {H}, {N2}), got {describe(P)}")
+        raise fail("P", f"shape (rank, H, N/2) = (*, {H}, {N2})", P)
     return H, N2
 
 
@@ -101,13 +107,6 @@ def _generating(
     return k00 - torch.einsum("crhf,rmhf->cmhf", k01, x)
 
 
-def dplr_power(
-    dt: torch.Tensor, A: torch.Tensor, P: torch.Tensor, B: torch.Tensor, L: int
-) -> dict[str, torch.Tensor]:
-    """Dense real bilinear terms: dA, dB, power = dA^L, S = sum_{j<L} dA^j, I - dA^L."""
-    return dplr_bilinear_terms(dt, A, P, B, L)
-
-
 def corrected_output(C: torch.Tensor, one_minus_power: torch.Tensor) -> torch.Tensor:
     """Ctilde = C (I - Abar^L) in the conjugate-pair convention: (channels, H, N2) complex."""
     ct_real = torch.einsum("chi,hij->chj", output_to_real(C), one_minus_power)
@@ -117,10 +116,15 @@ def corrected_output(C: torch.Tensor, one_minus_power: torch.Tensor) -> torch.Te
 def _kernel_from_ctilde(dt, A, P, right_real, right, C, terms, L, backend):
     """(c, m, H, L): K_l = C Abar^l v for the vectors v = right_real (m, H, N) (real basis),
     given also as right (m, H, N2) complex: v = (I - dt/2 A)^{-1} dt right."""
-    g, factor, even = _roots(L, dt, all_bins=False)
     Ct = corrected_output(C, terms["one_minus_power"])
-    # z = 1: Khat = Ct (I - Abar)^{-1} v = C S_L v, S_L = sum_{j<L} Abar^j (no cancellation)
     Sv = torch.einsum("hij,mhj->mhi", terms["S"], right_real)
+    return _kernel_at_roots(dt, A, P, right, C, Ct, Sv, L, backend)
+
+
+def _kernel_at_roots(dt, A, P, right, C, Ct, Sv, L, backend):
+    """Steps 2-4 of the module docstring given Ct (c, H, N2) and Sv = S_L v (m, H, N)."""
+    g, factor, even = _roots(L, dt, all_bins=False)
+    # z = 1: Khat = Ct (I - Abar)^{-1} v = C S_L v, S_L = sum_{j<L} Abar^j (no cancellation)
     k0 = torch.einsum("chn,mhn->cmh", output_to_real(C), Sv)
     parts = [k0.unsqueeze(-1).to(Ct.dtype)]
     if g.shape[-1]:
@@ -152,22 +156,21 @@ def dplr_kernel(
         B: (H, N2) complex.  C: (channels, H, N2) complex (the true output matrix).
         L: kernel length.  disc: only "bilinear".  backend: passed to ssm_kernels.cauchy.
     """
-    L = check_length(L)
+    check_int("L", L)
     _check_dplr(dt, A, P, B, C, disc)
     if B.dim() != 2:
-        raise S4InputError(f"B: expected shape (H, N/2), got {describe(B)}")
-    terms = dplr_bilinear_terms(dt, A, P, B, L)
-    K = _kernel_from_ctilde(
-        dt, A, P, terms["dB"].unsqueeze(0), B.unsqueeze(0), C, terms, L, backend
-    )
+        raise fail("B", "shape (H, N/2)", B)
+    return _dplr_kernel(dt, A, P, B, C, L, backend)
+
+
+def _dplr_kernel(dt, A, P, B, C, L, backend):
+    E, dB = dplr_bilinear_dense(dt, A, P, B)  # Abar = I + E, Bbar
+    # C (Abar^L - I) and S_L Bbar by doubling: log2 L matmuls, the rest matrix-vector
+    C_real = output_to_real(C)
+    CE_L, SdB = power_products_near_identity(E, L, C_real, dB.unsqueeze(0))
+    Ct = real_to_complex(-CE_L / 2).conj()  # Ctilde = C (I - Abar^L), conjugate-pair form
+    K = _kernel_at_roots(dt, A, P, B.unsqueeze(0), C, Ct, SdB, L, backend)
     return K[:, 0]
-
-
-def dplr_forward_euler(dt: torch.Tensor, A: torch.Tensor, P: torch.Tensor, x: torch.Tensor):
-    """(I + dt/2 A) x for A = diag(A) - P P^* in the half representation; x (..., H, N2)."""
-    coupling = 2 * (P.conj() * x.unsqueeze(-3)).sum(-1, keepdim=True).real  # (..., r, H, 1)
-    Ax = A * x - (P * coupling).sum(-3)
-    return x + dt.unsqueeze(-1) / 2 * Ax
 
 
 def dplr_state_output(
@@ -178,30 +181,28 @@ def dplr_state_output(
     state: torch.Tensor,
     L: int,
     backend: str | None = None,
-    _terms: dict | None = None,
 ) -> torch.Tensor:
     r"""Output contribution of an initial state, ``C Abar^{k+1} x0``: (batch, channels, H, L).
 
     Abar x0 = (I - dt/2 A)^{-1} dt B' with B' = (I + dt/2 A) x0 / dt, so it is the kernel of
     :func:`dplr_kernel` with B replaced by the batch of vectors B'.
     """
-    L = check_length(L)
+    check_int("L", L)
     H, N2 = _check_dplr(dt, A, P, None, C, "bilinear")
-    if not (
-        isinstance(state, torch.Tensor)
-        and state.dim() == 3
-        and state.is_complex()
-        and tuple(state.shape[1:]) == (H, N2)
-    ):
-        got = describe(state) if isinstance(state, torch.Tensor) else type(state).__name__
-        raise S4InputError(f"state: expected complex (batch, H, N/2) = (*, {H}, {N2}), got {got}")
+    check_system_state(state, H, N2)
+    return _dplr_state_output(dt, A, P, C, state, L, backend)
+
+
+def _dplr_state_output(dt, A, P, C, state, L, backend, _terms=None):
+    if state.shape[0] == 0:  # an empty batch: MKL's FFT refuses empty inputs
+        return dt.new_zeros(0, C.shape[0], A.shape[0], L)
     out_dtype = dt.dtype
     # The truncated generating function cancels in slowly decaying directions (Abar^L ~ I):
     # a random state excites all of them, so this path always runs in float64.
     dt, A, P, C, state = _promote(dt, A, P, C, state)
     terms = _terms or dplr_bilinear_terms(dt, A, P, torch.zeros_like(A), L)
     v = torch.einsum("hij,bhj->bhi", terms["dA"], complex_to_real(state))  # Abar x0
-    right = dplr_forward_euler(dt, A, P, state) / dt.unsqueeze(-1)  # v = (I-dt/2 A)^{-1} dt right
+    right = dplr_forward_half(dt, A, P, state) / dt.unsqueeze(-1)  # v = (I-dt/2 A)^{-1} dt right
     y = _kernel_from_ctilde(dt, A, P, v, right, C, terms, L, backend).transpose(0, 1)
     return y.to(out_dtype)
 
@@ -219,7 +220,6 @@ def dplr_next_state(
     u: torch.Tensor,
     state: torch.Tensor | None = None,
     backend: str | None = None,
-    _terms: dict | None = None,
 ) -> torch.Tensor:
     r"""State after the whole input: ``x_L = Abar^L x0 + sum_l Abar^{L-1-l} Bbar u_l``.
 
@@ -231,21 +231,19 @@ def dplr_next_state(
     Shapes: u (batch, H, L) real; state (batch, H, N2) complex or None. Returns (batch, H, N2).
     """
     H, N2 = _check_dplr(dt, A, P, B, None, "bilinear")
-    check_tensor("u", u, 3, complex_=False)
-    if u.shape[1] != H:
-        raise S4InputError(f"u: expected shape (batch, H, L) with H={H}, got {describe(u)}")
+    check_signal_bhl(u, H)
+    if state is not None:
+        check_system_state(state, H, N2, u.shape[0])
+    return _dplr_next_state(dt, A, P, B, u, state, backend)
+
+
+def _dplr_next_state(dt, A, P, B, u, state, backend, _terms=None):
+    if u.shape[0] == 0:  # an empty batch
+        return A.new_zeros(0, *A.shape)
+    H, N2 = A.shape
     L = u.shape[-1]
     out_dtype = A.dtype
     if state is not None:
-        if not (
-            isinstance(state, torch.Tensor)
-            and state.is_complex()
-            and tuple(state.shape) == (u.shape[0], H, N2)
-        ):
-            got = describe(state) if isinstance(state, torch.Tensor) else type(state).__name__
-            raise S4InputError(
-                f"state: expected complex (batch, H, N/2) = ({u.shape[0]}, {H}, {N2}), got {got}"
-            )
         (state,) = _promote(state)
     dt, A, P, B, u = _promote(dt, A, P, B, u)  # float64 working precision (see state_output)
     terms = _terms or dplr_bilinear_terms(dt, A, P, B, L)
@@ -294,11 +292,16 @@ def dplr_forward_state(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Both state-forwarding terms sharing one dense computation (float64):
     ``(dplr_state_output(...) (batch, channels, H, L), dplr_next_state(...) (batch, H, N2))``."""
-    _check_dplr(dt, A, P, B, C, "bilinear")
-    check_tensor("u", u, 3, complex_=False)
+    H, N2 = _check_dplr(dt, A, P, B, C, "bilinear")
+    check_signal_bhl(u, H)
+    check_system_state(state, H, N2, u.shape[0])
+    return _dplr_forward_state(dt, A, P, B, C, u, state, backend)
+
+
+def _dplr_forward_state(dt, A, P, B, C, u, state, backend):
     L = u.shape[-1]
     d, a, p, b = _promote(dt, A, P, B)
     terms = dplr_bilinear_terms(d, a, p, b, L)
-    y = dplr_state_output(dt, A, P, C, state, L, backend=backend, _terms=terms)
-    x = dplr_next_state(dt, A, P, B, u, state, backend=backend, _terms=terms)
+    y = _dplr_state_output(dt, A, P, C, state, L, backend, _terms=terms)
+    x = _dplr_next_state(dt, A, P, B, u, state, backend, _terms=terms)
     return y, x
