@@ -11,7 +11,7 @@ from torch.autograd import gradcheck
 
 import ssm_kernels
 from ssm_kernels import naive
-from ssm_kernels import torch as torch_backend
+from ssm_kernels import blocked as torch_backend
 
 DTYPES = [torch.complex64, torch.complex128]
 

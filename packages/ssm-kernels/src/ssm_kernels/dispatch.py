@@ -47,8 +47,13 @@ class BackendStatus:
         return self.available
 
 
+# The backend named "torch" (pure torch, blocked) lives in ``blocked.py``: a module called
+# ``torch.py`` inside the package would shadow the library for anyone reading the imports.
+_MODULES = {"naive": "naive", "torch": "blocked", "keops": "keops", "cuda": "cuda"}
+
+
 def _module(name: str) -> ModuleType:
-    return importlib.import_module(f"ssm_kernels.{name}")
+    return importlib.import_module(f"ssm_kernels.{_MODULES[name]}")
 
 
 @functools.cache
