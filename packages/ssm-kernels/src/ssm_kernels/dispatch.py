@@ -96,7 +96,9 @@ def resolve(backend: object, device: torch.device, dtype: torch.dtype) -> Module
     ok, reason = _availability(name)
     if not ok:
         extra = f"; install it with `{_EXTRA[name]}`" if name in _EXTRA else ""
-        raise BackendUnavailableError(f"backend {name!r} is unavailable: {reason}{extra}")
+        raise BackendUnavailableError(
+            f"backend: expected a backend available here, got {name!r} ({reason}){extra}"
+        )
     module = _module(name)
     check = getattr(module, "check_inputs", None)
     if check is not None:
