@@ -62,3 +62,24 @@ def test_markdown_table_from_a_saved_report(tmp_path, capsys):
     table = capsys.readouterr().out.strip().splitlines()
     assert table[0].startswith("| op | backend |")
     assert len(table) == 2 + len(report["results"])
+
+
+def test_cuda_device_without_a_gpu_is_a_clear_error(tmp_path, capsys):
+    import pytest
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a CUDA device is visible: the error path needs a machine without one")
+    with pytest.raises(SystemExit) as info:
+        kernels.main(["--device", "cuda", "--out", str(tmp_path / "k.json")])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert "--device: expected a CUDA device visible to torch, got 'cuda'" in err
+
+
+def test_unknown_device_is_a_clear_error(tmp_path, capsys):
+    import pytest
+
+    with pytest.raises(SystemExit):
+        kernels.main(["--device", "tpu", "--out", str(tmp_path / "k.json")])
+    assert "--device: expected cpu or cuda[:i], got 'tpu'" in capsys.readouterr().err

@@ -428,8 +428,31 @@ def run_suite(args: argparse.Namespace) -> dict:
     }
 
 
+def _check_device(parser: argparse.ArgumentParser, device: str) -> None:
+    """--device names a device torch can use here (a clear error, not a CUDA traceback)."""
+    try:
+        dev = torch.device(device)
+    except RuntimeError:
+        parser.error(f"--device: expected cpu or cuda[:i], got {device!r}")
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            parser.error(
+                f"--device: expected a CUDA device visible to torch, got {device!r} "
+                f"(torch {torch.__version__}: torch.cuda.is_available() is False)"
+            )
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            parser.error(
+                f"--device: expected an index < {torch.cuda.device_count()}, got {device!r}"
+            )
+    elif dev.type != "cpu":
+        parser.error(f"--device: expected cpu or cuda[:i], got {device!r}")
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.worker and not args.markdown:
+        _check_device(parser, args.device)
     if args.worker:
         print(json.dumps(measure(json.loads(args.worker))), flush=True)
         return 0
