@@ -126,3 +126,16 @@ def hippo_pythons(session: nox.Session) -> None:
         "no:cacheprovider",
         str(ROOT / "packages" / "hippo-core" / "tests"),
     )
+
+
+@nox.session(python=False)
+def gpu(session: nox.Session) -> None:
+    """CUDA tests + ``s4-bench kernels --device cuda`` on this machine's own torch and CuPy.
+
+    No virtualenv and no installs (GPU machines bring their own torch / cupy-cuda12x or
+    cupy-cuda13x, often without network): wraps ``packages/ssm-kernels/scripts/gpu_check.sh``,
+    which imports the packages from the checkout and writes JSON under ``bench-results/gpu/``
+    (or the folder given after ``--``).
+    """
+    script = ROOT / "packages" / "ssm-kernels" / "scripts" / "gpu_check.sh"
+    session.run("bash", str(script), *session.posargs, external=True)

@@ -62,3 +62,42 @@ def test_markdown_table_from_a_saved_report(tmp_path, capsys):
     table = capsys.readouterr().out.strip().splitlines()
     assert table[0].startswith("| op | backend |")
     assert len(table) == 2 + len(report["results"])
+
+
+def test_cuda_device_without_a_gpu_is_a_clear_error(tmp_path, capsys):
+    import pytest
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a CUDA device is visible: the error path needs a machine without one")
+    with pytest.raises(SystemExit) as info:
+        kernels.main(["--device", "cuda", "--out", str(tmp_path / "k.json")])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert "--device: expected a CUDA device visible to torch, got 'cuda'" in err
+
+
+def test_unknown_device_is_a_clear_error(tmp_path, capsys):
+    import pytest
+
+    with pytest.raises(SystemExit):
+        kernels.main(["--device", "tpu", "--out", str(tmp_path / "k.json")])
+    assert "--device: expected cpu or cuda[:i], got 'tpu'" in capsys.readouterr().err
+
+
+def test_time_over_keops_is_recorded(tmp_path):
+    """Every row carries its time relative to keops in the same run (None without keops)."""
+    report = _run(tmp_path, "--ops", "cauchy", "--backends", "torch", "--no-isolate")
+    for row in report["results"]:
+        assert "fwd_bwd_time_over_keops" in row and row["fwd_bwd_time_over_keops"] is None
+    import pytest
+
+    from ssm_kernels import backends
+
+    if not backends()["keops"].available:
+        pytest.skip(f"keops backend: {backends()['keops'].reason} (the None case was checked)")
+    report = _run(tmp_path, "--ops", "cauchy", "--backends", "torch,keops", "--no-isolate")
+    rows = {r["backend"]: r for r in report["results"]}
+    assert rows["keops"]["fwd_bwd_time_over_keops"] == 1.0
+    expected = rows["torch"]["fwd_bwd_min_s"] / rows["keops"]["fwd_bwd_min_s"]
+    assert rows["torch"]["fwd_bwd_time_over_keops"] == expected

@@ -120,10 +120,18 @@ def refs():
 
 
 class Agreement:
-    """Run one op through one backend on fresh S4-like inputs and compare with the reference."""
+    """Run one op through one backend on fresh S4-like inputs and compare with the reference.
+
+    Inputs are drawn on the CPU and moved to the backend's device ("cuda" runs on the GPU).
+    """
 
     def __init__(self, inputs: S4Inputs):
         self.inputs = inputs
+
+    @staticmethod
+    def _to(backend, *tensors):
+        device = "cuda" if backend == "cuda" else "cpu"
+        return tuple(t.to(device) for t in tensors)
 
     def cauchy(self, backend, dtype, conj, v_batch, w_batch, z_batch, N=8, L=37):
         import ssm_kernels
@@ -134,6 +142,7 @@ class Agreement:
             z = self.inputs.circle_z(*z_batch, L, dtype=dtype)
         else:
             z = self.inputs.bilinear_z(L, dtype=dtype)
+        v, z, w = self._to(backend, v, z, w)
         out = ssm_kernels.cauchy(v, z, w, conj=conj, backend=backend)
         assert out.dtype == dtype
         err = rel_err(out, cauchy_reference(v, z, w, conj))
@@ -145,6 +154,7 @@ class Agreement:
 
         v = self.inputs.randn(*v_batch, N, dtype=dtype)
         x = self.inputs.exponents(*x_batch, N, dtype=dtype)
+        v, x = self._to(backend, v, x)
         out = ssm_kernels.vandermonde(v, x, L, conj=conj, backend=backend)
         assert out.dtype == (dtype.to_real() if conj else dtype)
         err = rel_err(out, vandermonde_reference(v, x, L, conj))
@@ -157,6 +167,7 @@ class Agreement:
         u = self.inputs.randn(*u_batch, L, dtype=dtype)
         v = self.inputs.randn(*v_batch, N, dtype=dtype)
         x = self.inputs.exponents(*x_batch, N, dtype=dtype)
+        u, v, x = self._to(backend, u, v, x)
         out = ssm_kernels.vandermonde_transpose(u, v, x, L, backend=backend)
         assert out.dtype == dtype
         err = rel_err(out, vandermonde_transpose_reference(u, v, x, L))

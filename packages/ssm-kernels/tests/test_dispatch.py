@@ -23,6 +23,38 @@ def test_backends_lists_every_backend_with_a_reason_when_unavailable():
     assert rows["cuda"].install == "pip install ssm-kernels[cuda]"
 
 
+def test_backends_prints_as_a_table_and_stays_a_dict(monkeypatch):
+    """print(backends()) is one row per backend with a header; indexing works as before."""
+    real = dispatch._availability
+    monkeypatch.setattr(
+        dispatch,
+        "_availability",
+        lambda n: (False, "cupy is not installed") if n == "cuda" else real(n),
+    )
+    rows = ssm_kernels.backends()
+    assert isinstance(rows, dict) and isinstance(rows, ssm_kernels.BackendReport)
+    assert rows["torch"].available and list(rows.keys()) == list(ssm_kernels.BACKEND_NAMES)
+    text = str(rows)
+    assert text == repr(rows) == rows.table()
+    lines = text.splitlines()
+    assert lines[0].split()[:3] == ["backend", "available", "devices"]
+    assert set(lines[1].replace(" ", "")) == {"-"}
+    body = {line.split()[0]: line for line in lines[2:]}
+    assert list(body) == list(ssm_kernels.BACKEND_NAMES)
+    assert body["torch"].split()[1] == "yes"
+    assert body["cuda"].split()[1] == "no"
+    assert "cupy is not installed (pip install ssm-kernels[cuda" in body["cuda"]
+
+
+def test_cuda_install_line_follows_torch_cuda_major(monkeypatch):
+    monkeypatch.setattr(torch.version, "cuda", "13.0")
+    assert dispatch._install_line("cuda") == "pip install ssm-kernels[cuda13]"
+    monkeypatch.setattr(torch.version, "cuda", "12.8")
+    assert dispatch._install_line("cuda") == "pip install ssm-kernels[cuda12]"
+    monkeypatch.setattr(torch.version, "cuda", None)
+    assert dispatch._install_line("cuda") == "pip install ssm-kernels[cuda]"
+
+
 @pytest.mark.parametrize("dtype", [torch.complex64, torch.complex128], ids=str)
 def test_auto_backend_on_cpu_is_torch(dtype):
     assert ssm_kernels.auto_backend(torch.device("cpu"), dtype) == "torch"
@@ -50,7 +82,7 @@ def test_backend_none_runs_and_matches_torch(inputs):
 @pytest.mark.parametrize("bad", ["Torch", "gpu", "", 3])
 def test_unknown_backend_names_the_choices(inputs, bad):
     v, z, w = inputs.randn(8), inputs.bilinear_z(5), inputs.poles(8)
-    with pytest.raises(ValueError, match=r"backend: expected None or one of .*got"):
+    with pytest.raises(ValueError, match=r"^backend: expected None or one of .*got"):
         ssm_kernels.cauchy(v, z, w, backend=bad)
     with pytest.raises(ValueError, match="backend"):
         ssm_kernels.vandermonde(v, w, 5, backend=bad)

@@ -1,9 +1,13 @@
 """ssm-kernels stands alone: torch only, knows nothing of hippo-core or s4-layers."""
 
+import os
 import re
 import subprocess
 import sys
 from importlib import metadata
+from pathlib import Path
+
+import pytest
 
 import ssm_kernels
 
@@ -19,7 +23,62 @@ def test_metadata_requires_only_torch_and_the_extras():
     names = _requirement_names("ssm-kernels")
     assert "torch" in names
     assert not names & {"hippo-core", "s4-layers", "s4-tasks"}
-    assert names <= {"torch", "pykeops", "cupy-cuda12x"}, names
+    assert names <= {"torch", "numpy", "pykeops", "cupy-cuda12x", "cupy-cuda13x"}, names
+
+
+def _pyproject() -> dict:
+    tomllib = pytest.importorskip("tomllib", reason="tomllib needs Python >= 3.11")
+    return tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())
+
+
+def _names(reqs: list[str]) -> set[str]:
+    return {re.split(r"[\s\[<>=!~;]", r, maxsplit=1)[0].lower() for r in reqs}
+
+
+def test_extras_cover_both_cuda_majors():
+    """[cuda12] and [cuda13] name the matching CuPy build; [cuda] stays the CUDA 12 one."""
+    extras = _pyproject()["project"]["optional-dependencies"]
+    assert _names(extras["cuda12"]) == {"cupy-cuda12x"}
+    assert _names(extras["cuda13"]) == {"cupy-cuda13x"}
+    assert _names(extras["cuda"]) == {"cupy-cuda12x"}
+    assert _names(extras["keops"]) == {"pykeops"}
+    assert _pyproject()["project"]["requires-python"] == ">=3.10"  # 3.12 GPU images too
+
+
+def test_numpy_is_declared_and_import_is_quiet():
+    """torch warns "Failed to initialize NumPy" when numpy is missing: it is a dependency, and
+    importing ssm-kernels (and asking for the backends) prints no warning at all."""
+    assert "numpy" in _names(_pyproject()["project"]["dependencies"])
+    code = "import ssm_kernels; ssm_kernels.backends()"
+    run = subprocess.run(
+        [sys.executable, "-W", "error", "-c", code], capture_output=True, text=True, timeout=120
+    )
+    assert run.returncode == 0, run.stderr
+    assert "NumPy" not in run.stderr and run.stderr.strip() == "", run.stderr
+
+
+def test_python_dash_m_prints_the_report():
+    run = subprocess.run(
+        [sys.executable, "-m", "ssm_kernels"], capture_output=True, text=True, timeout=120
+    )
+    assert run.returncode == 0, run.stderr
+    out = run.stdout
+    for needle in ("versions", "torch", "numpy", "backends", "available", "devices", "cpu"):
+        assert needle in out, needle
+    for name in ssm_kernels.BACKEND_NAMES:
+        assert re.search(rf"^\s+{name}\s+(yes|no)\b", out, flags=re.M), name
+
+
+def test_gpu_check_script_and_nox_session():
+    """The GPU entry points exist and parse (they run only on a CUDA machine)."""
+    root = Path(__file__).resolve().parents[3]
+    script = root / "packages" / "ssm-kernels" / "scripts" / "gpu_check.sh"
+    assert script.is_file() and os.access(script, os.X_OK)
+    assert subprocess.run(["bash", "-n", str(script)], capture_output=True).returncode == 0
+    text = script.read_text()
+    assert "--device cuda" in text and "test_cuda.py" in text and ".json" in text
+    noxfile = (root / "noxfile.py").read_text()
+    assert "def gpu(" in noxfile and "gpu_check.sh" in noxfile
 
 
 def test_version_matches_metadata():

@@ -227,6 +227,21 @@ def _add_ratios(results: list[dict]) -> None:
             r[f"{key[:-3]}_fraction_of_naive"] = r[key] / ref[key] if ok else None
 
 
+def _add_keops_ratios(results: list[dict]) -> None:
+    """time / keops time (fastest repeats) per (op, N, L): issue 16's Cauchy target is
+    torch fwd+bwd <= 0.5x pykeops; None where keops did not run."""
+    keops = {
+        (r["op"], r["N"], r["L"]): r
+        for r in results
+        if r["backend"] == "keops" and r["status"] == "ok"
+    }
+    for r in results:
+        ref = keops.get((r["op"], r["N"], r["L"]))
+        for key in ("fwd", "fwd_bwd"):
+            ok = ref is not None and r["status"] == "ok"
+            r[f"{key}_time_over_keops"] = r[f"{key}_min_s"] / ref[f"{key}_min_s"] if ok else None
+
+
 def _targets(results: list[dict]) -> dict:
     """The issue's CPU targets at H=256, N=32, L=4096 (evaluated only when those ran)."""
 
@@ -395,6 +410,7 @@ def run_suite(args: argparse.Namespace) -> dict:
                         flush=True,
                     )
     _add_ratios(results)
+    _add_keops_ratios(results)
     memory_method = (
         "torch.cuda.max_memory_allocated growth"
         if args.device.startswith("cuda")
@@ -428,8 +444,31 @@ def run_suite(args: argparse.Namespace) -> dict:
     }
 
 
+def _check_device(parser: argparse.ArgumentParser, device: str) -> None:
+    """--device names a device torch can use here (a clear error, not a CUDA traceback)."""
+    try:
+        dev = torch.device(device)
+    except RuntimeError:
+        parser.error(f"--device: expected cpu or cuda[:i], got {device!r}")
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            parser.error(
+                f"--device: expected a CUDA device visible to torch, got {device!r} "
+                f"(torch {torch.__version__}: torch.cuda.is_available() is False)"
+            )
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            parser.error(
+                f"--device: expected an index < {torch.cuda.device_count()}, got {device!r}"
+            )
+    elif dev.type != "cpu":
+        parser.error(f"--device: expected cpu or cuda[:i], got {device!r}")
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.worker and not args.markdown:
+        _check_device(parser, args.device)
     if args.worker:
         print(json.dumps(measure(json.loads(args.worker))), flush=True)
         return 0

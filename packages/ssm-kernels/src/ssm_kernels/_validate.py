@@ -2,8 +2,9 @@
 
 Every public op funnels its arguments through one of the ``check_*`` functions below, so each
 backend receives tensors that already agree on device and complex dtype and whose leading
-(batch) dimensions broadcast. Errors are :class:`KernelInputError`, a ``ValueError`` whose
-message says what was expected and what was given.
+(batch) dimensions broadcast. Errors are :class:`KernelInputError`, a ``ValueError`` with one
+message template everywhere: ``<name>: expected ..., got ...`` (the argument(s) first), and
+every checker takes ``(name, value, ...)`` in that order.
 """
 
 from __future__ import annotations
@@ -54,7 +55,9 @@ def _check_device(named: dict[str, torch.Tensor]) -> torch.device:
     first = next(iter(devices.values()))
     if any(d != first for d in devices.values()):
         given = ", ".join(f"{n} on {d}" for n, d in devices.items())
-        raise KernelInputError(f"expected every tensor on one device, got {given}")
+        raise KernelInputError(
+            f"{', '.join(devices)}: expected every tensor on one device, got {given}"
+        )
     return first
 
 
@@ -65,8 +68,16 @@ def _broadcast_batch(named: dict[str, torch.Tensor]) -> torch.Size:
     except RuntimeError:
         given = ", ".join(f"{n} batch {tuple(t.shape[:-1])}" for n, t in named.items())
         raise KernelInputError(
-            f"expected leading (batch) dimensions that broadcast together, got {given}"
+            f"{', '.join(named)}: expected leading (batch) dimensions that broadcast together, "
+            f"got {given}"
         ) from None
+
+
+def check_flag(name: str, value: object) -> bool:
+    """A real bool (``conj='no'`` or ``conj=0`` would silently read as a truth value)."""
+    if not isinstance(value, bool):
+        raise KernelInputError(f"{name}: expected True or False, got {value!r}")
+    return value
 
 
 def _check_length(L: object) -> int:
@@ -81,11 +92,13 @@ def _check_same_n(first: tuple[str, torch.Tensor], second: tuple[str, torch.Tens
     (na, a), (nb, b) = first, second
     if a.shape[-1] != b.shape[-1]:
         raise KernelInputError(
-            f"expected {na} and {nb} to share the state size N (last dimension), "
+            f"{na}, {nb}: expected {na} and {nb} to share the state size N (last dimension), "
             f"got {na} {_describe(a)} and {nb} {_describe(b)}"
         )
     if a.shape[-1] < 1:
-        raise KernelInputError(f"expected a state size N >= 1, got N={a.shape[-1]}")
+        raise KernelInputError(
+            f"{na}: expected a state size N >= 1 (last dimension), got N={a.shape[-1]}"
+        )
     return a.shape[-1]
 
 

@@ -29,6 +29,15 @@ BACKEND_NAMES = ("naive", "torch", "keops", "cuda")
 _EXTRA = {"keops": "pip install ssm-kernels[keops]", "cuda": "pip install ssm-kernels[cuda]"}
 
 
+def _install_line(name: str) -> str | None:
+    """The extra to install: for cuda, the CuPy build matching torch's CUDA major."""
+    if name == "cuda" and torch.version.cuda:
+        major = torch.version.cuda.split(".")[0]
+        if major in ("12", "13"):
+            return f"pip install ssm-kernels[cuda{major}]"
+    return _EXTRA.get(name)
+
+
 class BackendUnavailableError(KernelInputError):
     """An explicitly requested backend cannot run here (missing extra, compiler or GPU)."""
 
@@ -47,8 +56,13 @@ class BackendStatus:
         return self.available
 
 
+# The backend named "torch" (pure torch, blocked) lives in ``blocked.py``: a module called
+# ``torch.py`` inside the package would shadow the library for anyone reading the imports.
+_MODULES = {"naive": "naive", "torch": "blocked", "keops": "keops", "cuda": "cuda"}
+
+
 def _module(name: str) -> ModuleType:
-    return importlib.import_module(f"ssm_kernels.{name}")
+    return importlib.import_module(f"ssm_kernels.{_MODULES[name]}")
 
 
 @functools.cache
@@ -60,18 +74,50 @@ def _availability(name: str) -> tuple[bool, str | None]:
     return reason is None, reason
 
 
-def backends() -> dict[str, BackendStatus]:
-    """Every backend, in preference order, with availability and the reason when unavailable."""
+class BackendReport(dict):
+    """``{name: BackendStatus}`` in preference order that prints as a table.
+
+    Indexing, iteration and ``.items()`` are those of the dict; ``print(report)`` (or the
+    REPL) shows one row per backend: available or not, the devices it serves, and the reason
+    with the install line when it is unavailable.
+    """
+
+    def table(self) -> str:
+        rows = [("backend", "available", "devices", "reason / install")]
+        for name, row in self.items():
+            note = "" if row.available else f"{row.reason}"
+            if not row.available and row.install:
+                note += f" ({row.install})"
+            rows.append((name, "yes" if row.available else "no", ", ".join(row.devices), note))
+        widths = [max(len(r[i]) for r in rows) for i in range(3)]
+        lines = [
+            "  ".join(cell.ljust(width) for cell, width in zip(r[:3], widths)) + "  " + r[3]
+            for r in rows
+        ]
+        lines.insert(1, "  ".join("-" * w for w in widths) + "  " + "-" * len(rows[0][3]))
+        return "\n".join(line.rstrip() for line in lines)
+
+    __str__ = table
+
+    def __repr__(self) -> str:
+        return self.table()
+
+
+def backends() -> BackendReport:
+    """Every backend, in preference order, with availability and the reason when unavailable.
+
+    A dict ``{name: BackendStatus}`` that prints as a table (``print(ssm_kernels.backends())``).
+    """
     devices = {
         "naive": ("cpu", "cuda", "any"),
         "torch": ("cpu", "cuda", "any"),
         "keops": ("cpu", "cuda"),
         "cuda": ("cuda",),
     }
-    out = {}
+    out = BackendReport()
     for name in BACKEND_NAMES:
         ok, reason = _availability(name)
-        out[name] = BackendStatus(name, ok, reason, devices[name], _EXTRA.get(name))
+        out[name] = BackendStatus(name, ok, reason, devices[name], _install_line(name))
     return out
 
 
@@ -90,8 +136,11 @@ def resolve(backend: object, device: torch.device, dtype: torch.dtype) -> Module
         return _module(auto_backend(device, dtype))
     ok, reason = _availability(name)
     if not ok:
-        extra = f"; install it with `{_EXTRA[name]}`" if name in _EXTRA else ""
-        raise BackendUnavailableError(f"backend {name!r} is unavailable: {reason}{extra}")
+        line = _install_line(name)
+        extra = f"; install it with `{line}`" if line else ""
+        raise BackendUnavailableError(
+            f"backend: expected a backend available here, got {name!r} ({reason}){extra}"
+        )
     module = _module(name)
     check = getattr(module, "check_inputs", None)
     if check is not None:

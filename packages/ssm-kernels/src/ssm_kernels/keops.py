@@ -60,10 +60,12 @@ def unavailable_reason() -> str | None:
 def check_inputs(device: torch.device, dtype: torch.dtype) -> None:
     """Raise when these tensors cannot run here (a CUDA tensor without keops GPU support)."""
     if device.type not in ("cpu", "cuda"):
-        raise KernelInputError(f"keops backend: expected a cpu or cuda tensor, got device {device}")
+        raise KernelInputError(
+            f"backend='keops': expected cpu or cuda tensors, got device {device}"
+        )
     if device.type == "cuda" and not _pykeops().config.gpu_available:
         raise KernelInputError(
-            "keops backend: expected pykeops with GPU support for cuda tensors, "
+            "backend='keops': expected pykeops with GPU support for cuda tensors, "
             "got a pykeops without CUDA (pykeops.config.gpu_available is False)"
         )
 

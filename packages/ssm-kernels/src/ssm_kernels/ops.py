@@ -12,6 +12,7 @@ import torch
 from ssm_kernels import dispatch
 from ssm_kernels._validate import (
     check_cauchy,
+    check_flag,
     check_vandermonde,
     check_vandermonde_transpose,
 )
@@ -29,15 +30,16 @@ def cauchy(
         v: (..., N) weights, real or complex.
         z: (..., L) evaluation points, real or complex (typically just (L,)).
         w: (..., N) complex poles.
-        conj: add the conjugate-pair term (S4's half-state convention).
+        conj: add the conjugate-pair term (S4's half-state convention); a bool.
         backend: None (automatic) or "naive", "torch", "keops", "cuda".
 
     Returns:
         (batch..., L) complex, batch = broadcast of the three leading shapes.
     """
     args = check_cauchy(v, z, w)
+    conj = check_flag("conj", conj)
     module = dispatch.resolve(backend, args.v.device, args.v.dtype)
-    return module.cauchy(args.v, args.z, args.w, conj=bool(conj))
+    return module.cauchy(args.v, args.z, args.w, conj=conj)
 
 
 def vandermonde(
@@ -52,14 +54,16 @@ def vandermonde(
         x: (..., N) exponents (for S4D: dt * A), real or complex.
         L: sequence length >= 1.
         conj: return 2 * Re(out) (real), the conjugate-pair convention; else complex out.
+            A bool.
         backend: None (automatic) or "naive", "torch", "keops", "cuda".
 
     Returns:
         (batch..., L): real when conj=True, complex otherwise.
     """
     args = check_vandermonde(v, x, L)
+    conj = check_flag("conj", conj)
     module = dispatch.resolve(backend, args.v.device, args.v.dtype)
-    return module.vandermonde(args.v, args.x, args.L, conj=bool(conj))
+    return module.vandermonde(args.v, args.x, args.L, conj=conj)
 
 
 def vandermonde_transpose(

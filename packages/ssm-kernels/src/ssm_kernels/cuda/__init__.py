@@ -43,10 +43,10 @@ def unavailable_reason() -> str | None:
 
 def check_inputs(device: torch.device, dtype: torch.dtype) -> None:
     if device.type != "cuda":
-        raise KernelInputError(f"cuda backend: expected tensors on a CUDA device, got {device}")
+        raise KernelInputError(f"backend='cuda': expected tensors on a CUDA device, got {device}")
     if dtype != torch.complex64:
         raise KernelInputError(
-            f"cuda backend: expected complex64 (the kernels accumulate in float32), got {dtype}; "
+            f"backend='cuda': expected complex64 (the kernels accumulate in float32), got {dtype}; "
             "use backend='torch' or 'keops' for complex128"
         )
 

@@ -1,4 +1,4 @@
-"""The torch backend: pure torch, memory-efficient, the CPU default.
+"""The "torch" backend (module ``blocked``): pure torch, memory-efficient, the CPU default.
 
 Cauchy. out[b, e, l] = sum_n V[b, e, n] R[b, n, l] with R = 1 / (z_l - W_n). R is built one
 cache-sized block (Bc, N, Lc) at a time and reduced at once, so peak memory is
@@ -27,6 +27,7 @@ import torch
 from torch.autograd.function import once_differentiable
 
 from ssm_kernels._layout import make_layout
+from ssm_kernels.conj_pair import CauchyPairFn
 
 # Elements of complex scratch per block: ~1-2 MB, sized to stay in L2 (measured in s4-bench).
 _BLOCK_ELEMS = 1 << 17
@@ -128,13 +129,11 @@ def cauchy(v: torch.Tensor, z: torch.Tensor, w: torch.Tensor, conj: bool = True)
     """
     full = torch.broadcast_shapes(v.shape[:-1], z.shape[:-1], w.shape[:-1])
     layout = make_layout(full, w.shape[:-1], z.shape[:-1])
-    if conj:
-        v = torch.cat([v, v.conj()], dim=-1)
-        w = torch.cat([w, w.conj()], dim=-1)
     V = layout.rows_first(v)
     W = layout.pole_only(w)
     Z = z.reshape(1, -1) if z.dim() == 1 else layout.pole_only(z)
-    out = _CauchyFn.apply(V, Z, W)
+    # the pair v/(z - w) + conj(v)/(z - conj w) shares one denominator: see conj_pair
+    out = CauchyPairFn.apply(V, Z, W) if conj else _CauchyFn.apply(V, Z, W)
     return layout.restore(out)
 
 
