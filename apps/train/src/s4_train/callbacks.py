@@ -10,12 +10,12 @@ from lightning.pytorch.callbacks import (
     Callback,
     EarlyStopping,
     LearningRateMonitor,
-    ModelCheckpoint,
     RichProgressBar,
     TQDMProgressBar,
 )
 
 from s4_train.config import resolve_monitor
+from s4_train.guards import FiniteModelCheckpoint
 
 
 def _name(value: Any) -> Any:
@@ -31,14 +31,14 @@ def build_callbacks(
     if ckpt["enabled"]:
         monitor, mode = resolve_monitor(ckpt["monitor"], ckpt["mode"], output_kind)
         out.append(
-            ModelCheckpoint(
+            FiniteModelCheckpoint(
                 dirpath=ckpt["dirpath"] or str(Path(output_dir) / "checkpoints"),
                 filename="best-epoch{epoch:03d}-step{step}",
                 auto_insert_metric_name=False,
                 monitor=monitor,
                 mode=mode,
                 save_top_k=ckpt["save_top_k"],
-                save_last=ckpt["save_last"],
+                save_last=False,  # last.ckpt: s4_train.guards.LastCheckpoint, every epoch end
             )
         )
     stop = callbacks["early_stopping"]

@@ -16,6 +16,18 @@ from s4_train.config import ConfigError, find_config_dir, validate
 from s4_train.schema import register_configs
 
 
+def worker_error_message(err: BaseException) -> str | None:
+    """The original message of an exception re-raised from a DataLoader worker (torch wraps
+    it in "Caught X in DataLoader worker process N. Original Traceback ..."), else None."""
+    text = str(err)
+    if "DataLoader worker process" not in text:
+        return None
+    last = [line for line in text.strip().splitlines() if line.strip()][-1]
+    # the traceback's last line is "module.ErrorType: message"
+    head, sep, message = last.partition(": ")
+    return message if sep and " " not in head else last
+
+
 def _task(cfg: DictConfig) -> None:
     from hydra.core.hydra_config import HydraConfig
 
@@ -24,16 +36,36 @@ def _task(cfg: DictConfig) -> None:
     output_dir = HydraConfig.get().runtime.output_dir
     try:
         validate(cfg)  # before importing Lightning: a config error answers in a second
+        from s4_train.guards import TrainingError
         from s4_train.run import train
 
-        results = train(cfg, output_dir)
+        try:
+            results = train(cfg, output_dir, validated=True)
+        except TrainingError as err:
+            print(f"s4-train: training stopped: {err}", file=sys.stderr)
+            raise SystemExit(3) from None
     except ConfigError as err:
         print(f"s4-train: config error: {err}", file=sys.stderr)
         raise SystemExit(2) from None
     except (FileNotFoundError, DataFormatError) as err:
         # missing or malformed dataset files: the loader's message names the file and the fix
-        print(f"s4-train: data error: {err}", file=sys.stderr)
+        print(f"s4-train: data error: {worker_error_message(err) or err}", file=sys.stderr)
         raise SystemExit(2) from None
+    except Exception as err:
+        message = worker_error_message(err)
+        if message is None:
+            raise
+        print(f"s4-train: data error (in a DataLoader worker): {message}", file=sys.stderr)
+        raise SystemExit(2) from None
+    if results.get("interrupted") is not None:
+        signum = int(results["interrupted"])
+        print(
+            f"s4-train: interrupted (signal {signum}) at step {results['global_step']}; "
+            f"state saved to {results['last_ckpt']}; resume with train.ckpt=last "
+            f"or train.ckpt={results['last_ckpt']}",
+            file=sys.stderr,
+        )
+        raise SystemExit(128 + signum)
     if results.get("global_rank", 0) != 0:
         return
     val, test = results.get("val", {}), results.get("test", {})

@@ -5,16 +5,60 @@ The data order is seeded and set per epoch (``DistributedSampler(seed=train.seed
 was interrupted and resumed or not, which is what lets a resumed run continue the exact loss
 curve. In DDP each process reads its own shard; val/test are sharded too (the sampler pads the
 last shard by repeating a few items, as Lightning's own default does).
+
+The train loader is resumable (Lightning's ``state_dict``/``load_state_dict`` loader protocol):
+a checkpoint written mid-epoch records the epoch and the number of batches already consumed,
+and the resumed run skips exactly those indices of the same permutation, so resuming from any
+checkpoint s4-train writes continues the uninterrupted run step for step.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import lightning.pytorch as pl
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
-from s4_train.network import DataSpec
+from s4_train.config import ConfigError
+from s4_train.spec import DataSpec
+
+
+class ResumableSampler(DistributedSampler):
+    """``DistributedSampler`` whose epoch ``resume_epoch`` starts ``resume_skip`` indices in
+    (once): the rest of an epoch interrupted after ``resume_skip`` samples."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.resume_epoch: int | None = None
+        self.resume_skip = 0
+
+    def __iter__(self) -> Iterator[int]:
+        indices = list(super().__iter__())
+        if self.resume_epoch is not None and self.resume_epoch == self.epoch:
+            indices = indices[self.resume_skip :]
+        self.resume_epoch, self.resume_skip = None, 0
+        return iter(indices)
+
+
+class ResumableLoader(DataLoader):
+    """A DataLoader over a :class:`ResumableSampler` that Lightning saves in checkpoints.
+
+    ``batches_done``: how many training batches of the current epoch have been processed (read
+    from the trainer's progress when a checkpoint is written, which counts exactly the batches
+    whose optimizer step the checkpoint holds).
+    """
+
+    def __init__(self, *args: Any, batches_done: Callable[[], int], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._batches_done = batches_done
+
+    def state_dict(self) -> dict[str, int]:
+        return {"epoch": int(self.sampler.epoch), "batches_done": int(self._batches_done())}
+
+    def load_state_dict(self, state: dict[str, int]) -> None:
+        self.sampler.resume_epoch = int(state["epoch"])
+        self.sampler.resume_skip = int(state["batches_done"]) * int(self.batch_size)
 
 
 class SequenceDataModule(pl.LightningDataModule):
@@ -36,6 +80,16 @@ class SequenceDataModule(pl.LightningDataModule):
             kwargs = dict(self.dataset_config)
             name = kwargs.pop("name")
             self.data = get_dataset(name, **kwargs)
+            empty = [s for s in ("train", "val", "test") if len(getattr(self.data, s)) == 0]
+            if empty:
+                # refuse rather than report metrics of nothing: an empty val split would also
+                # leave the checkpoint monitor without a value
+                sizes = {s: len(getattr(self.data, s)) for s in ("train", "val", "test")}
+                raise ConfigError(
+                    f"dataset: expected non-empty train/val/test splits, got sizes {sizes} "
+                    f"(empty: {', '.join(empty)}); use more rows or larger "
+                    "dataset.val_split / dataset.test_split"
+                )
         return DataSpec.from_dataset(self.data)
 
     @property
@@ -61,27 +115,42 @@ class SequenceDataModule(pl.LightningDataModule):
         batch_size = (
             cfg["batch_size"] if train else (cfg.get("eval_batch_size") or cfg["batch_size"])
         )
+        workers = int(cfg.get("num_workers", 0))
+        common = dict(
+            batch_size=batch_size,
+            shuffle=False,
+            num_workers=workers,
+            pin_memory=bool(cfg.get("pin_memory", False)),
+            persistent_workers=workers > 0,
+        )
+        if train:
+            sampler = ResumableSampler(
+                dataset, num_replicas=world_size, rank=rank, shuffle=True, seed=self.seed
+            )
+            return ResumableLoader(
+                dataset,
+                sampler=sampler,
+                drop_last=bool(cfg.get("drop_last", False)),
+                batches_done=self._train_batches_done,
+                **common,
+            )
         sampler = None
-        if train or world_size > 1:
+        if world_size > 1:
             sampler = DistributedSampler(
                 dataset,
                 num_replicas=world_size,
                 rank=rank,
-                shuffle=train,
+                shuffle=False,
                 seed=self.seed,
                 drop_last=False,
             )
-        workers = int(cfg.get("num_workers", 0))
-        return DataLoader(
-            dataset,
-            batch_size=batch_size,
-            sampler=sampler,
-            shuffle=False,
-            num_workers=workers,
-            pin_memory=bool(cfg.get("pin_memory", False)),
-            drop_last=bool(cfg.get("drop_last", False)) and train,
-            persistent_workers=workers > 0,
-        )
+        return DataLoader(dataset, sampler=sampler, **common)
+
+    def _train_batches_done(self) -> int:
+        trainer = self.trainer
+        if trainer is None:
+            return 0
+        return int(trainer.fit_loop.epoch_loop.batch_progress.current.processed)
 
     def train_dataloader(self) -> DataLoader:
         return self._loader(self._split("train"), train=True)

@@ -13,8 +13,10 @@ from typing import Any
 import lightning.pytorch as pl
 import torch
 
-from s4_train.network import DataSpec, build_network
+from s4_train.config import check_metric_names
+from s4_train.network import build_network
 from s4_train.schedulers import build_schedulers
+from s4_train.spec import DataSpec
 
 
 class SequenceLightningModule(pl.LightningModule):
@@ -43,11 +45,7 @@ class SequenceLightningModule(pl.LightningModule):
         self.spec = DataSpec(**spec)
         self.network = build_network(model, task, self.spec)
         self.loss_fn = loss_for(self.spec.output_kind)
-        unknown = [name for name in metrics if name not in METRICS]
-        if unknown:
-            raise ValueError(
-                f"task.metrics: unknown {unknown}; expected names from {sorted(METRICS)}"
-            )
+        check_metric_names(metrics)
         self.metric_fns = {name: METRICS[name] for name in metrics}
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -368,14 +368,18 @@ class LoaderConfig:
 
 @dataclass
 class TrainLoopConfig:
-    """``seed``: seed_everything and the data-order seed. ``ckpt``: resume from this Lightning
-    checkpoint (global step, optimizer, scheduler and loops continue). ``test``: evaluate the
-    best checkpoint on val and test after fitting. ``num_threads``: torch CPU threads."""
+    """``seed``: seed_everything and the data-order seed (>= 0). ``ckpt``: resume from this
+    Lightning checkpoint (global step, optimizer, scheduler, loops and data position continue);
+    ``last`` = the newest ``checkpoints/last.ckpt`` among the runs of this experiment (sibling
+    folders of the output dir). ``test``: evaluate the best checkpoint on val and test after
+    fitting. ``num_threads``: torch CPU threads. ``nan_guard``: stop at the first non-finite
+    loss or weights (exit 3) instead of training on."""
 
     seed: int = 0
     ckpt: str | None = None
     test: bool = True
     num_threads: int | None = None
+    nan_guard: bool = True
 
 
 @dataclass
