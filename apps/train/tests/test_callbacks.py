@@ -6,12 +6,12 @@ import pytest
 from lightning.pytorch.callbacks import (
     EarlyStopping,
     LearningRateMonitor,
-    ModelCheckpoint,
     RichProgressBar,
     TQDMProgressBar,
 )
 
 from s4_train.callbacks import build_callbacks
+from s4_train.guards import FiniteModelCheckpoint as ModelCheckpoint
 
 BASE = {
     "checkpoint": {
@@ -41,7 +41,8 @@ def _by_type(callbacks):
 def test_default_callbacks(tmp_path) -> None:
     got = _by_type(build_callbacks(BASE, tmp_path, "class", with_logger=True))
     ckpt = got[ModelCheckpoint]
-    assert ckpt.monitor == "val/accuracy" and ckpt.mode == "max" and ckpt.save_last
+    assert ckpt.monitor == "val/accuracy" and ckpt.mode == "max"
+    assert not ckpt.save_last  # last.ckpt: s4_train.guards.LastCheckpoint (every epoch end)
     assert ckpt.dirpath == str(tmp_path / "checkpoints")
     assert RichProgressBar in got and LearningRateMonitor in got and EarlyStopping not in got
 

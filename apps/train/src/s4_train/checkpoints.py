@@ -22,6 +22,10 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
+        if "Unsupported global" not in str(err):  # not a refused object: unreadable bytes
+            raise ConfigError(
+                f"train.ckpt: checkpoint is corrupt or not a checkpoint: {path} ({err})"
+            ) from None
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise ConfigError(
             f"train.ckpt: {path} holds objects other than tensors and plain values, refused "

@@ -6,15 +6,16 @@ was interrupted and resumed or not, which is what lets a resumed run continue th
 curve. In DDP each process reads its own shard; val/test are sharded too (the sampler pads the
 last shard by repeating a few items, as Lightning's own default does).
 
-The train loader is resumable (Lightning's ``state_dict``/``load_state_dict`` loader protocol):
-a checkpoint written mid-epoch records the epoch and the number of batches already consumed,
+The train loader is resumable:
+a checkpoint written mid-epoch records (in the datamodule's state) the epoch and the number of
+batches already consumed,
 and the resumed run skips exactly those indices of the same permutation, so resuming from any
 checkpoint s4-train writes continues the uninterrupted run step for step.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import lightning.pytorch as pl
@@ -42,23 +43,19 @@ class ResumableSampler(DistributedSampler):
 
 
 class ResumableLoader(DataLoader):
-    """A DataLoader over a :class:`ResumableSampler` that Lightning saves in checkpoints.
+    """The train DataLoader; it reports itself resumable to Lightning (``state_dict`` /
+    ``load_state_dict``) because :class:`SequenceDataModule` saves and restores its position.
 
-    ``batches_done``: how many training batches of the current epoch have been processed (read
-    from the trainer's progress when a checkpoint is written, which counts exactly the batches
-    whose optimizer step the checkpoint holds).
+    (Lightning applies loader states only to a loader built after the checkpoint is restored;
+    ours is built earlier, to count the stepping batches for the scheduler, so the position
+    travels in the datamodule's state instead and ``load_state_dict`` here does nothing.)
     """
 
-    def __init__(self, *args: Any, batches_done: Callable[[], int], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._batches_done = batches_done
-
     def state_dict(self) -> dict[str, int]:
-        return {"epoch": int(self.sampler.epoch), "batches_done": int(self._batches_done())}
+        return {}
 
     def load_state_dict(self, state: dict[str, int]) -> None:
-        self.sampler.resume_epoch = int(state["epoch"])
-        self.sampler.resume_skip = int(state["batches_done"]) * int(self.batch_size)
+        """The position is restored by :meth:`SequenceDataModule.load_state_dict`."""
 
 
 class SequenceDataModule(pl.LightningDataModule):
@@ -71,6 +68,27 @@ class SequenceDataModule(pl.LightningDataModule):
         self.loader_config = dict(loader)
         self.seed = int(seed)
         self.data: Any = None
+        self._train_sampler: ResumableSampler | None = None
+        self._resume: dict[str, int] | None = None
+
+    def state_dict(self) -> dict[str, int]:
+        """The train data position: sampler epoch and batches of it already processed."""
+        if self._train_sampler is None:
+            return {}
+        return {"epoch": int(self._train_sampler.epoch), "batches_done": self._batches_done()}
+
+    def load_state_dict(self, state: dict[str, int]) -> None:
+        if state:
+            self._resume = dict(state)
+            self._apply_resume()
+
+    def _apply_resume(self) -> None:
+        if self._resume is None or self._train_sampler is None:
+            return
+        batch_size = int(self.loader_config["batch_size"])
+        self._train_sampler.resume_epoch = int(self._resume["epoch"])
+        self._train_sampler.resume_skip = int(self._resume["batches_done"]) * batch_size
+        self._resume = None
 
     def load(self) -> DataSpec:
         """Build the s4_tasks dataset once (idempotent) and return its spec."""
@@ -127,12 +145,10 @@ class SequenceDataModule(pl.LightningDataModule):
             sampler = ResumableSampler(
                 dataset, num_replicas=world_size, rank=rank, shuffle=True, seed=self.seed
             )
+            self._train_sampler = sampler
+            self._apply_resume()
             return ResumableLoader(
-                dataset,
-                sampler=sampler,
-                drop_last=bool(cfg.get("drop_last", False)),
-                batches_done=self._train_batches_done,
-                **common,
+                dataset, sampler=sampler, drop_last=bool(cfg.get("drop_last", False)), **common
             )
         sampler = None
         if world_size > 1:
@@ -146,7 +162,8 @@ class SequenceDataModule(pl.LightningDataModule):
             )
         return DataLoader(dataset, sampler=sampler, **common)
 
-    def _train_batches_done(self) -> int:
+    def _batches_done(self) -> int:
+        """Training batches of this epoch whose optimizer step is done (the trainer's count)."""
         trainer = self.trainer
         if trainer is None:
             return 0
