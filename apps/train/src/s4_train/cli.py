@@ -9,6 +9,7 @@ typed schemas, so a misspelt key or a wrong type stops here with a short message
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from omegaconf import DictConfig
 
@@ -81,6 +82,29 @@ def _task(cfg: DictConfig) -> None:
     )
 
 
+def help_text(config_dir: Path) -> str:
+    """``s4-train --help``: the header and footer of ``config.yaml``'s ``hydra.help`` and every
+    group with its options read from the config tree. Hydra's own help would also list the
+    ``schema_*`` nodes (typed bases of the YAML files, not options to pick)."""
+    from omegaconf import OmegaConf
+
+    help_cfg = OmegaConf.load(config_dir / "config.yaml").hydra.help
+    groups: dict[str, list[str]] = {}
+    for path in sorted(config_dir.rglob("*.yaml")):
+        rel = path.relative_to(config_dir)
+        if len(rel.parts) < 2 or path.stem.startswith("schema_"):
+            continue
+        group, option = rel.parts[0], "/".join((*rel.parts[1:-1], path.stem))
+        groups.setdefault(group, []).append(option)
+    lines = [str(help_cfg.header).replace("$$", "$").rstrip(), "", "== Config groups =="]
+    for group, options in groups.items():
+        prefix = "+" if group == "debug" else ""  # not in the defaults list: appended
+        lines.append(f"{prefix}{group}: {', '.join(options)}")
+    lines += ["", str(help_cfg.footer).replace("$$", "$").rstrip()]
+    lines.append("Hydra's own options: s4-train --hydra-help")
+    return "\n".join(lines)
+
+
 def main() -> None:
     import hydra
 
@@ -89,6 +113,9 @@ def main() -> None:
     except ConfigError as err:
         print(f"s4-train: {err}", file=sys.stderr)
         raise SystemExit(2) from None
+    if "--help" in sys.argv[1:] or "-h" in sys.argv[1:]:
+        print(help_text(config_dir))
+        return
     register_configs()
     hydra.main(version_base="1.3", config_path=str(config_dir), config_name="config")(_task)()
 

@@ -116,7 +116,7 @@ class LastCheckpoint(Callback):
         bad = non_finite_parameters(trainer.lightning_module)
         if bad:
             raise TrainingError(f"refusing to write {self.path}: non-finite weights ({bad[0]})")
-        trainer.save_checkpoint(self.path)
+        trainer.save_checkpoint(self.path, weights_only=False)  # full state
 
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self._install()

@@ -27,6 +27,7 @@ from s4_train.checkpoints import (
     load_checkpoint,
 )
 from s4_train.config import ConfigError, compose_config, metric_names, resolve_monitor, validate
+from s4_train.console import ParameterCount, quiet_console
 from s4_train.data import SequenceDataModule
 from s4_train.guards import LastCheckpoint, NonFiniteGuard
 from s4_train.loggers import build_loggers
@@ -107,7 +108,10 @@ def train(
     callbacks = build_callbacks(
         _plain(cfg, "callbacks"), output, spec.output_kind, with_logger=bool(loggers)
     )
-    guards: list[pl.Callback] = [NonFiniteGuard()] if cfg.train.nan_guard else []
+    quiet_console()
+    guards: list[pl.Callback] = [ParameterCount()]
+    if cfg.train.nan_guard:
+        guards.append(NonFiniteGuard())
     last = None
     if ckpt_cfg.enabled and ckpt_cfg.save_last:
         last = LastCheckpoint(ckpt_cfg.dirpath or output / "checkpoints")
@@ -122,6 +126,7 @@ def train(
             type(c).__name__ in ("RichProgressBar", "TQDMProgressBar") for c in callbacks
         ),
         enable_checkpointing=bool(ckpt_cfg.enabled),
+        enable_model_summary=False,  # s4_train.console.ParameterCount: one line
         use_distributed_sampler=False,  # SequenceDataModule shards with seeded samplers itself
     )
     if trainer.is_global_zero:

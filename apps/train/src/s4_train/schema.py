@@ -215,7 +215,7 @@ class TaskConfig:
 
     encoder: EncoderKind = EncoderKind.auto
     positional: Positional = Positional.none
-    pool: Pool = Pool.last
+    pool: Pool = Pool.mean  # why: configs/task/default.yaml
     metrics: list[str] = field(default_factory=list)
 
 
