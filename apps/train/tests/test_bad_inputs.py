@@ -112,7 +112,7 @@ def test_sigint_mid_epoch_saves_last_and_resume_is_exact(
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler restored
 
     resumed = run_experiment(
-        [*_resume(tiny_copying, 3), f"train.ckpt={cut['last_ckpt']}"],
+        [*_resume(tiny_copying, 3), f"train.ckpt={cut['last_ckpt']}", "train.continue_run=false"],
         output_dir=tmp_path / "resumed",
     )
     assert resumed["global_step"] == straight["global_step"] == 9

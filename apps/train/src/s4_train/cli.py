@@ -78,7 +78,7 @@ def _task(cfg: DictConfig) -> None:
     print(
         f"s4-train: {results['name']}: {results['epochs']} epochs, {results['global_step']} steps "
         f"in {results['wall_seconds']:.1f} s; {summary}; chance={results['chance']}; "
-        f"outputs in {output_dir}"
+        f"outputs in {results.get('output_dir', output_dir)}"
     )
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import lightning.pytorch as pl
 import torch
-from lightning.pytorch.callbacks import Callback, ModelCheckpoint
+from lightning.pytorch.callbacks import Callback, Checkpoint, ModelCheckpoint
 
 
 class TrainingError(RuntimeError):
@@ -79,13 +79,17 @@ class FiniteModelCheckpoint(ModelCheckpoint):
         super()._save_checkpoint(trainer, filepath)
 
 
-class LastCheckpoint(Callback):
+class LastCheckpoint(Checkpoint):
     """Write ``<dirpath>/last.ckpt`` at every training epoch end and, on SIGINT/SIGTERM, at
     the end of the batch in progress, then stop the run (:attr:`interrupted` = the signal).
 
     The signal is only recorded by the handler; the checkpoint is written from
     ``on_train_batch_end`` so that it always holds a consistent state (never half an optimizer
     step). A second signal while stopping is handled by the previous (default) handler.
+
+    A ``Checkpoint`` subclass so that Lightning runs it with the checkpoint callbacks, after
+    the others: put after the ``ModelCheckpoint``, the file includes that epoch's best-model
+    tracking (the best checkpoint is written on the same ``on_train_epoch_end``).
     """
 
     SIGNALS = (signal.SIGINT, signal.SIGTERM)

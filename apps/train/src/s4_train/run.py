@@ -52,6 +52,17 @@ def _is_rank_zero_process() -> bool:
     return os.environ.get("LOCAL_RANK", "0") == "0" and os.environ.get("NODE_RANK", "0") == "0"
 
 
+def _run_of(ckpt_path: str | None) -> Path | None:
+    """The run folder of a checkpoint s4-train wrote (``<run>/checkpoints/x.ckpt``), else None."""
+    if ckpt_path is None:
+        return None
+    path = Path(ckpt_path).resolve()
+    run = path.parent.parent
+    if path.parent.name == "checkpoints" and (run / "config.yaml").is_file():
+        return run
+    return None
+
+
 def train(
     cfg: DictConfig, output_dir: str | os.PathLike, validated: bool = False
 ) -> dict[str, Any]:
@@ -71,15 +82,19 @@ def train(
     start = time.perf_counter()
     if not validated:  # the CLI validates before importing Lightning
         validate(cfg)
+    ckpt_path = cfg.train.ckpt
+    if ckpt_path == "last":
+        ckpt_path = str(find_last_checkpoint(Path(output_dir).parent, exclude=output_dir))
+    saved = load_checkpoint(ckpt_path) if ckpt_path is not None else None
+    previous_run = _run_of(ckpt_path)
+    if cfg.train.continue_run and previous_run is not None:
+        output_dir = previous_run  # one run: metrics history and best tracking continue
     lock = None
     if _is_rank_zero_process():
         output, lock = claim_run_dir(output_dir)
     else:
         output = Path(output_dir)
         output.mkdir(parents=True, exist_ok=True)
-    ckpt_path = cfg.train.ckpt
-    if ckpt_path == "last":
-        ckpt_path = str(find_last_checkpoint(output.parent, exclude=output))
     if cfg.train.num_threads is not None:
         torch.set_num_threads(int(cfg.train.num_threads))
     pl.seed_everything(cfg.train.seed, workers=True, verbose=False)
@@ -98,13 +113,19 @@ def train(
         monitor=monitor,
         monitor_mode=mode,
     )
-    if ckpt_path is not None:
-        check_resume_compatible(load_checkpoint(ckpt_path), hparams)
+    if saved is not None:
+        check_resume_compatible(saved, hparams)
     try:
         module = SequenceLightningModule(**hparams)
     except (ValueError, TypeError) as err:  # the layer's own check, e.g. an unknown init
         raise ConfigError(f"model: {err}") from None
-    loggers = build_loggers(_plain(cfg, "logger"), output, run_name=cfg.name)
+    continuing = saved is not None and output == previous_run
+    loggers = build_loggers(
+        _plain(cfg, "logger"),
+        output,
+        run_name=cfg.name,
+        resume_step=int(saved["global_step"]) if continuing else None,
+    )
     callbacks = build_callbacks(
         _plain(cfg, "callbacks"), output, spec.output_kind, with_logger=bool(loggers)
     )
@@ -113,9 +134,9 @@ def train(
     if cfg.train.nan_guard:
         guards.append(NonFiniteGuard())
     last = None
-    if ckpt_cfg.enabled and ckpt_cfg.save_last:
+    if ckpt_cfg.enabled and ckpt_cfg.save_last:  # after the best-model checkpoint: see its doc
         last = LastCheckpoint(ckpt_cfg.dirpath or output / "checkpoints")
-        guards.append(last)
+        callbacks.append(last)
     flags = trainer_kwargs(_plain(cfg, "trainer"))
     trainer = pl.Trainer(
         **flags,

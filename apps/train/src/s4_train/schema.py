@@ -380,6 +380,7 @@ class TrainLoopConfig:
     test: bool = True
     num_threads: int | None = None
     nan_guard: bool = True
+    continue_run: bool = True
 
 
 @dataclass
