@@ -9,8 +9,8 @@ Groups and their schemas (``<group>/<name>`` in the ConfigStore):
 
 ==========  ==========================================================================
 model       ``schema_model`` -> :class:`ModelConfig` (+ :class:`LayerConfig` under ``layer``)
-dataset     one schema per dataset: ``schema_copying``, ``schema_adding``, ``schema_mnist``,
-            ``schema_cifar10``, ``schema_speech_commands``, ``schema_npz``
+dataset     one schema per ``s4_tasks.registry.DATASETS`` builder, ``schema_<name>``, derived
+            from the builder's keyword-only signature (:mod:`s4_train.dataset_schemas`)
 task        ``schema_task`` -> :class:`TaskConfig` (encoder, decoder pooling, metrics)
 optimizer   ``schema_adamw`` -> :class:`AdamWConfig`
 scheduler   ``schema_cosine``, ``schema_plateau``, ``schema_constant``
@@ -31,6 +31,8 @@ from typing import Any
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
+
+from s4_train.dataset_schemas import dataset_schemas
 
 # ----------------------------------------------------------------------------------------------
 # Choice sets. OmegaConf checks Enum fields by name and lists the valid names on a mismatch.
@@ -117,88 +119,10 @@ class ModelConfig:
 
 
 # ----------------------------------------------------------------------------------------------
-# dataset: one schema per s4_tasks dataset; every field but ``name`` is a get_dataset kwarg.
+# dataset: one schema per s4_tasks registry builder, derived from its keyword-only signature
+# (s4_train.dataset_schemas), e.g. DATASET_SCHEMAS["copying"] is a ``CopyingConfig`` dataclass.
 
-
-@dataclass
-class CopyingConfig:
-    name: str = "copying"
-    seq_len: int = 200
-    n_tokens: int = 10
-    vocab: int = 8
-    n_train: int = 10000
-    n_val: int = 1000
-    n_test: int = 1000
-    seed: int = 0
-
-
-@dataclass
-class AddingConfig:
-    name: str = "adding"
-    seq_len: int = 200
-    n_train: int = 10000
-    n_val: int = 1000
-    n_test: int = 1000
-    seed: int = 0
-
-
-@dataclass
-class MnistConfig:
-    name: str = "mnist"
-    root: str = "data/mnist"
-    permute: bool = False
-    permute_seed: int = 42
-    val_split: float = 0.1
-    seed: int = 0
-
-
-@dataclass
-class Cifar10Config:
-    name: str = "cifar10"
-    root: str = "data/cifar-10-batches-py"
-    grayscale: bool = False
-    normalize: bool = True
-    val_split: float = 0.1
-    seed: int = 0
-
-
-@dataclass
-class SpeechCommandsConfig:
-    name: str = "speech_commands"
-    root: str = "data/speech_commands_v0.02"
-    n_classes: int = 10
-    resample: int | None = None
-
-
-@dataclass
-class NpzConfig:
-    """The user's own arrays: ``path`` (a .npz) or ``x_path`` + ``y_path`` (.npy pair).
-
-    ``input_kind`` real | token, ``output_kind`` class | regression; ``n_classes`` / ``vocab``
-    None = inferred from the data (max + 1).
-    """
-
-    name: str = "npz"
-    path: str | None = None
-    x_path: str | None = None
-    y_path: str | None = None
-    val_split: float = 0.1
-    test_split: float = 0.1
-    seed: int = 0
-    input_kind: str = "real"
-    output_kind: str = "class"
-    n_classes: int | None = None
-    vocab: int | None = None
-
-
-DATASET_SCHEMAS: dict[str, type] = {
-    "copying": CopyingConfig,
-    "adding": AddingConfig,
-    "mnist": MnistConfig,
-    "cifar10": Cifar10Config,
-    "speech_commands": SpeechCommandsConfig,
-    "npz": NpzConfig,
-}
+DATASET_SCHEMAS: dict[str, type] = dataset_schemas()
 
 # ----------------------------------------------------------------------------------------------
 # task, optimizer, scheduler
@@ -403,6 +327,7 @@ def register_configs(store: ConfigStore | None = None) -> None:
     cs = store if store is not None else ConfigStore.instance()
     cs.store(name="base_config", node=Config)
     cs.store(group="model", name="schema_model", node=ModelConfig)
+    DATASET_SCHEMAS.update(dataset_schemas())  # builders registered since import, too
     for name, schema in DATASET_SCHEMAS.items():
         cs.store(group="dataset", name=f"schema_{name}", node=schema)
     cs.store(group="task", name="schema_task", node=TaskConfig)
