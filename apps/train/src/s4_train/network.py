@@ -102,6 +102,7 @@ def build_backbone(model: dict[str, Any]) -> nn.Module:
             prenorm=model["prenorm"],
             norm=model["norm"],
             layer=layer,
+            pool=model.get("pool"),
             residual=model["residual"],
         )
     if backbone == "s4d_minimal":

@@ -25,14 +25,14 @@ sections of it, not groups.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, make_dataclass
 from enum import Enum
-from typing import Any
+from typing import Any, Optional
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
 
-from s4_train.dataset_schemas import dataset_schemas
+from s4_train.dataset_schemas import config_type, dataset_schemas
 
 # ----------------------------------------------------------------------------------------------
 # Choice sets. OmegaConf checks Enum fields by name and lists the valid names on a mismatch.
@@ -80,28 +80,53 @@ class ProgressBar(Enum):
 
 
 @dataclass
-class LayerConfig:
-    """Keyword arguments of ``s4_layers.S4Block`` (``None`` = the layer's own default).
-
-    With ``model.backbone=s4d_minimal`` only ``d_state`` and ``lr`` are used.
-    """
+class _LayerBase:
+    """The ``model.layer`` options whose type or default s4-train sets itself."""
 
     mode: LayerMode = LayerMode.diag
     d_state: int = 64
-    init: str | None = None
     lr: float | None = 0.001
-    dt_min: float | None = None
-    dt_max: float | None = None
-    disc: str | None = None
-    real_transform: str | None = None
-    imag_transform: str | None = None
-    bidirectional: bool | None = None
-    channels: int | None = None
-    activation: str | None = None
-    final_act: str | None = None
-    gate: int | None = None
-    gate_act: str | None = None
-    mult_act: str | None = None
+
+
+# Constructor arguments the backbone sets (not options) or that are not config values.
+_NOT_LAYER_OPTIONS = {"self", "d_model", "transposed", "kernel_kw", "init_kw"}
+
+
+def _layer_options() -> list[tuple[str, Any, Any]]:
+    """Every other keyword of ``s4_layers.S4Block`` and of the SSM kernels it builds
+    (``SSMKernelBase``, ``SSMKernelDPLR``, ``SSMKernelDiag``), typed from the signatures and
+    defaulting to None (= the layer's own default). New layer options appear here without an
+    edit to s4-train."""
+    import inspect
+    import typing
+
+    import s4_layers
+
+    owners = [s4_layers.S4Block, s4_layers.SSMKernelBase]
+    owners += [
+        getattr(s4_layers, n) for n in ("SSMKernelDPLR", "SSMKernelDiag") if hasattr(s4_layers, n)
+    ]
+    taken = {f.name for f in fields(_LayerBase)} | _NOT_LAYER_OPTIONS
+    out: list[tuple[str, Any, Any]] = []
+    for owner in owners:
+        hints = typing.get_type_hints(owner.__init__)
+        for param in inspect.signature(owner.__init__).parameters.values():
+            if param.name in taken or param.kind in (param.VAR_KEYWORD, param.VAR_POSITIONAL):
+                continue
+            taken.add(param.name)
+            kind = config_type(hints.get(param.name, Any))
+            out.append((param.name, kind if kind is Any else Optional[kind], field(default=None)))  # noqa: UP045
+    return out
+
+
+LayerConfig = make_dataclass("LayerConfig", _layer_options(), bases=(_LayerBase,))
+LayerConfig.__module__ = __name__
+LayerConfig.__doc__ = """Keyword arguments of ``s4_layers.S4Block`` and its SSM kernel (``None`` =
+the layer's own default): ``mode``, ``d_state``, ``lr`` typed here, every other keyword derived
+from the constructors' signatures (``rank``, ``l_max``, ``backend``, ``dropout``, ``init``, ...).
+
+With ``model.backbone=s4d_minimal`` only ``d_state`` and ``lr`` are used.
+"""
 
 
 @dataclass
@@ -116,6 +141,8 @@ class ModelConfig:
     norm: str = "layer"
     residual: bool = True
     layer: LayerConfig = field(default_factory=LayerConfig)
+    # s4_layers.SequenceModel ``pool``: e.g. {stride: 4, expand: 2}; None = no pooling
+    pool: dict[str, int] | None = None
 
 
 # ----------------------------------------------------------------------------------------------
