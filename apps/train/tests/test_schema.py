@@ -132,3 +132,25 @@ def test_layer_and_model_options_follow_the_constructors(tiny_copying, tmp_path)
     state = torch.load(results["last_ckpt"], weights_only=True)["state_dict"]
     low_rank = [v for k, v in state.items() if k.endswith(".P")]
     assert low_rank and all(v.shape[0] == 2 for v in low_rank), [v.shape for v in low_rank]
+
+
+def test_trainer_config_matches_lightning_trainer_signature() -> None:
+    """TrainerConfig is passed to lightning.Trainer as keyword arguments: every field must be a
+    Trainer parameter (so it can never drift into a TypeError) and its default must be
+    Lightning's unless the field's comment/docstring says why it differs."""
+    import dataclasses
+    import inspect
+
+    import lightning.pytorch as pl
+
+    from s4_train.schema import TrainerConfig
+
+    params = inspect.signature(pl.Trainer.__init__).parameters
+    ours = {f.name: f.default for f in dataclasses.fields(TrainerConfig)}
+    assert set(ours) <= set(params), set(ours) - set(params)
+    # defaults that differ on purpose (None means "Lightning's default", passed as absent)
+    deliberate = {"max_epochs", "log_every_n_steps", "precision", "gradient_clip_val"}
+    for name, default in ours.items():
+        if default is None or name in deliberate:
+            continue
+        assert default == params[name].default, (name, default, params[name].default)

@@ -25,6 +25,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from s4_train.schema import (
     DATASET_SCHEMAS,
+    OPTIMIZER_SCHEMAS,
     SCHEDULER_SCHEMAS,
     Config,
     register_configs,
@@ -130,7 +131,6 @@ def check_keys(cfg: DictConfig) -> None:
     for section in (
         "model",
         "task",
-        "optimizer",
         "trainer",
         "callbacks",
         "logger",
@@ -149,6 +149,13 @@ def check_keys(cfg: DictConfig) -> None:
             f"got {cfg.scheduler.get('name')!r}"
         )
     unknown += _unknown_keys(cfg.scheduler, scheduler_schema, "scheduler.")
+    optimizer_schema = OPTIMIZER_SCHEMAS.get(cfg.optimizer.get("name"))
+    if optimizer_schema is None:
+        raise ConfigError(
+            f"optimizer.name: expected one of {sorted(OPTIMIZER_SCHEMAS)}, "
+            f"got {cfg.optimizer.get('name')!r}"
+        )
+    unknown += _unknown_keys(cfg.optimizer, optimizer_schema, "optimizer.")
     if unknown:
         raise ConfigError(f"unknown config key(s) {unknown}: not in the schema (misspelt?)")
 

@@ -89,19 +89,9 @@ class SequenceLightningModule(pl.LightningModule):
         return self._step(batch, "test")
 
     def configure_optimizers(self) -> tuple[list[torch.optim.Optimizer], list[dict[str, Any]]]:
-        from s4_layers import param_groups
+        from s4_train.optimizers import build_optimizer
 
-        opt = self.hparams.optimizer
-        if opt["name"] != "adamw":
-            raise ValueError(f"optimizer.name: expected 'adamw', got {opt['name']!r}")
-        groups = param_groups(self.network, lr=opt["lr"], weight_decay=opt["weight_decay"])
-        optimizer = torch.optim.AdamW(
-            groups,
-            lr=opt["lr"],
-            betas=tuple(opt["betas"]),
-            eps=opt["eps"],
-            weight_decay=opt["weight_decay"],
-        )
+        optimizer = build_optimizer(self.network, self.hparams.optimizer)
         total_steps = int(self.trainer.estimated_stepping_batches)
         schedulers = build_schedulers(
             optimizer,

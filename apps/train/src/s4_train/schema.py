@@ -12,7 +12,7 @@ model       ``schema_model`` -> :class:`ModelConfig` (+ :class:`LayerConfig` und
 dataset     one schema per ``s4_tasks.registry.DATASETS`` builder, ``schema_<name>``, derived
             from the builder's keyword-only signature (:mod:`s4_train.dataset_schemas`)
 task        ``schema_task`` -> :class:`TaskConfig` (encoder, decoder pooling, metrics)
-optimizer   ``schema_adamw`` -> :class:`AdamWConfig`
+optimizer   ``schema_adamw``, ``schema_adam``, ``schema_sgd``, ``schema_rmsprop``
 scheduler   ``schema_cosine``, ``schema_plateau``, ``schema_constant``
 trainer     ``schema_trainer`` -> :class:`TrainerConfig` (Lightning ``Trainer`` flags)
 callbacks   ``schema_callbacks`` -> :class:`CallbacksConfig`
@@ -182,6 +182,45 @@ class AdamWConfig:
 
 
 @dataclass
+class AdamConfig:
+    """Adam (L2 weight decay added to the gradient, unlike AdamW's decoupled decay)."""
+
+    name: str = "adam"
+    lr: float = 0.001
+    weight_decay: float = 0.0
+    betas: list[float] = field(default_factory=lambda: [0.9, 0.999])
+    eps: float = 1e-8
+
+
+@dataclass
+class SGDConfig:
+    name: str = "sgd"
+    lr: float = 0.01
+    weight_decay: float = 0.0
+    momentum: float = 0.9
+    nesterov: bool = False
+
+
+@dataclass
+class RMSpropConfig:
+    name: str = "rmsprop"
+    lr: float = 0.001
+    weight_decay: float = 0.0
+    alpha: float = 0.99
+    eps: float = 1e-8
+    momentum: float = 0.0
+
+
+# torch.optim class for each; every field but ``name`` is passed to it by keyword
+OPTIMIZER_SCHEMAS: dict[str, type] = {
+    "adamw": AdamWConfig,
+    "adam": AdamConfig,
+    "sgd": SGDConfig,
+    "rmsprop": RMSpropConfig,
+}
+
+
+@dataclass
 class CosineConfig:
     """Linear warmup over ``warmup_steps`` then cosine decay to ``min_lr_ratio`` * lr at the
     last step (stepped every optimizer step)."""
@@ -340,7 +379,7 @@ class Config:
     model: ModelConfig = MISSING
     dataset: Any = MISSING
     task: TaskConfig = MISSING
-    optimizer: AdamWConfig = MISSING
+    optimizer: Any = MISSING  # one of OPTIMIZER_SCHEMAS, chosen by ``name``
     scheduler: Any = MISSING
     trainer: TrainerConfig = MISSING
     callbacks: CallbacksConfig = MISSING
@@ -358,7 +397,8 @@ def register_configs(store: ConfigStore | None = None) -> None:
     for name, schema in DATASET_SCHEMAS.items():
         cs.store(group="dataset", name=f"schema_{name}", node=schema)
     cs.store(group="task", name="schema_task", node=TaskConfig)
-    cs.store(group="optimizer", name="schema_adamw", node=AdamWConfig)
+    for name, schema in OPTIMIZER_SCHEMAS.items():
+        cs.store(group="optimizer", name=f"schema_{name}", node=schema)
     for name, schema in SCHEDULER_SCHEMAS.items():
         cs.store(group="scheduler", name=f"schema_{name}", node=schema)
     cs.store(group="trainer", name="schema_trainer", node=TrainerConfig)
