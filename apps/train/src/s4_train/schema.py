@@ -252,10 +252,46 @@ class ConstantConfig:
     warmup_steps: int = 0
 
 
+@dataclass
+class StepConfig:
+    """Linear warmup, then lr * gamma ** (s // step_size) (torch ``StepLR``; s counts optimizer
+    steps after warmup)."""
+
+    name: str = "step"
+    warmup_steps: int = 0
+    step_size: int = 1000
+    gamma: float = 0.1
+
+
+@dataclass
+class MultiStepConfig:
+    """Linear warmup, then lr * gamma ** (number of milestones <= s) (torch ``MultiStepLR``)."""
+
+    name: str = "multistep"
+    warmup_steps: int = 0
+    milestones: list[int] = field(default_factory=lambda: [1000, 2000])
+    gamma: float = 0.1
+
+
+@dataclass
+class CosineRestartsConfig:
+    """Linear warmup, then cosine cycles of ``cycle_steps`` * ``cycle_mult`` ** k steps from lr
+    down to ``min_lr`` (absolute) and back (torch ``CosineAnnealingWarmRestarts``)."""
+
+    name: str = "cosine_restarts"
+    warmup_steps: int = 0
+    cycle_steps: int = 1000
+    cycle_mult: int = 1
+    min_lr: float = 0.0
+
+
 SCHEDULER_SCHEMAS: dict[str, type] = {
     "cosine": CosineConfig,
     "plateau": PlateauConfig,
     "constant": ConstantConfig,
+    "step": StepConfig,
+    "multistep": MultiStepConfig,
+    "cosine_restarts": CosineRestartsConfig,
 }
 
 # ----------------------------------------------------------------------------------------------
