@@ -65,6 +65,7 @@ def test_everything_off(tmp_path) -> None:
         **BASE,
         "progress_bar": "none",
         "lr_monitor": False,
+        "epoch_timer": False,
         "checkpoint": {**BASE["checkpoint"], "enabled": False},
     }
     assert build_callbacks(cfg, tmp_path, "class", with_logger=True) == []
@@ -73,3 +74,9 @@ def test_everything_off(tmp_path) -> None:
 def test_bad_progress_bar_names_the_key(tmp_path) -> None:
     with pytest.raises(ValueError, match=r"callbacks\.progress_bar"):
         build_callbacks({**BASE, "progress_bar": "fancy"}, tmp_path, "class", True)
+
+
+def test_bad_ema_decay_names_the_key(tmp_path) -> None:
+    cfg = {**BASE, "ema": {"enabled": True, "decay": 1.5, "start_step": 0}}
+    with pytest.raises(ValueError, match=r"callbacks\.ema\.decay"):
+        build_callbacks(cfg, tmp_path, "class", True)

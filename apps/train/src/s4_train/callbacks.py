@@ -1,5 +1,6 @@
 """Lightning callbacks from the ``callbacks`` config section: checkpoints (best and last),
-early stopping, progress bar (rich, tqdm or none) and a learning-rate monitor."""
+early stopping, progress bar (rich, tqdm or none), a learning-rate monitor, epoch timing, SSM
+parameter norms and an EMA of the weights."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 from lightning.pytorch.callbacks import (
     Callback,
     EarlyStopping,
+    EMAWeightAveraging,
     LearningRateMonitor,
     RichProgressBar,
     TQDMProgressBar,
@@ -16,6 +18,7 @@ from lightning.pytorch.callbacks import (
 
 from s4_train.config import resolve_monitor
 from s4_train.guards import FiniteModelCheckpoint
+from s4_train.monitors import EpochTimer, SSMParameterNorms
 
 
 def _name(value: Any) -> Any:
@@ -58,4 +61,14 @@ def build_callbacks(
         raise ValueError(f"callbacks.progress_bar: expected 'rich', 'tqdm' or 'none', got {bar!r}")
     if callbacks["lr_monitor"] and with_logger:
         out.append(LearningRateMonitor(logging_interval="step"))
+    if callbacks.get("epoch_timer", True):
+        out.append(EpochTimer())
+    if callbacks.get("ssm_norms", False):
+        out.append(SSMParameterNorms())
+    ema = callbacks.get("ema") or {}
+    if ema.get("enabled"):
+        decay = float(ema["decay"])
+        if not 0.0 < decay < 1.0:
+            raise ValueError(f"callbacks.ema.decay: expected a value in (0, 1), got {decay}")
+        out.append(EMAWeightAveraging(decay=decay, update_starting_at_step=int(ema["start_step"])))
     return out

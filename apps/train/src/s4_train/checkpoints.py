@@ -107,3 +107,32 @@ def claim_run_dir(output_dir: str | os.PathLike) -> tuple[Path, IO[str]]:
         handle.flush()
         return candidate, handle
     raise ConfigError(f"output dir: expected a free folder near {base}, all 1000 are in use")
+
+
+def load_pretrained(module: torch.nn.Module, path: str | os.PathLike) -> dict[str, list[str]]:
+    """Fine-tuning start: copy the weights of ``path`` (a Lightning checkpoint or a plain
+    ``state_dict`` file, loaded with ``weights_only=True``) into ``module`` where names and
+    shapes match; nothing else (optimizer, step, loops) is taken.
+
+    Returns ``{"loaded", "missing", "unexpected", "mismatched"}`` key lists: ``missing`` = in
+    the module, not in the file (kept at their init), ``unexpected`` = in the file only,
+    ``mismatched`` = same name, different shape (kept at their init).
+    """
+    saved = load_checkpoint(path)
+    weights = saved.get("state_dict", saved) if isinstance(saved, dict) else None
+    if not isinstance(weights, dict) or not all(
+        isinstance(v, torch.Tensor) for v in weights.values()
+    ):
+        raise ConfigError(
+            f"train.pretrained: expected a checkpoint or a state_dict of tensors, got {path}"
+        )
+    own = module.state_dict()
+    mismatched = sorted(k for k in weights if k in own and own[k].shape != weights[k].shape)
+    usable = {k: v for k, v in weights.items() if k in own and k not in mismatched}
+    result = module.load_state_dict(usable, strict=False)
+    return {
+        "loaded": sorted(usable),
+        "missing": sorted(k for k in result.missing_keys if k not in mismatched),
+        "unexpected": sorted(k for k in weights if k not in own),
+        "mismatched": mismatched,
+    }

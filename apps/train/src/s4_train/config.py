@@ -192,6 +192,16 @@ def validate(cfg: DictConfig) -> None:
         raise ConfigError(
             f"train.ckpt: expected an existing checkpoint file or 'last', got {ckpt!r}"
         )
+    pretrained = cfg.train.pretrained
+    if pretrained is not None and not Path(pretrained).is_file():
+        raise ConfigError(
+            f"train.pretrained: expected an existing weights file, got {pretrained!r}"
+        )
+    if pretrained is not None and ckpt is not None:
+        raise ConfigError(
+            "train.pretrained: expected either train.ckpt (resume) or train.pretrained "
+            "(fine-tune), got both"
+        )
     positive = {
         "model.d_model": cfg.model.d_model,
         "model.n_layers": cfg.model.n_layers,

@@ -9,6 +9,7 @@ wall time, epochs, chance level).
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
 from collections.abc import Sequence
@@ -25,6 +26,7 @@ from s4_train.checkpoints import (
     claim_run_dir,
     find_last_checkpoint,
     load_checkpoint,
+    load_pretrained,
 )
 from s4_train.config import ConfigError, compose_config, metric_names, resolve_monitor, validate
 from s4_train.console import ParameterCount, quiet_console
@@ -32,6 +34,8 @@ from s4_train.data import SequenceDataModule
 from s4_train.guards import LastCheckpoint, NonFiniteGuard
 from s4_train.loggers import build_loggers
 from s4_train.module import SequenceLightningModule
+
+log = logging.getLogger("s4_train")
 
 
 def trainer_kwargs(trainer: dict[str, Any]) -> dict[str, Any]:
@@ -119,6 +123,17 @@ def train(
         module = SequenceLightningModule(**hparams)
     except (ValueError, TypeError) as err:  # the layer's own check, e.g. an unknown init
         raise ConfigError(f"model: {err}") from None
+    pretrained = None
+    if cfg.train.pretrained is not None:
+        pretrained = load_pretrained(module, cfg.train.pretrained)
+        log.info(
+            "pretrained %s: %d tensors loaded; missing %s; unexpected %s; shape mismatch %s",
+            cfg.train.pretrained,
+            len(pretrained["loaded"]),
+            pretrained["missing"] or "none",
+            pretrained["unexpected"] or "none",
+            pretrained["mismatched"] or "none",
+        )
     continuing = saved is not None and output == previous_run
     loggers = build_loggers(
         _plain(cfg, "logger"),
@@ -170,6 +185,7 @@ def train(
         "fit_seconds": fit_seconds,
         "monitor": monitor,
         "interrupted": interrupted,
+        "pretrained": pretrained,
         "fit_metrics": _scalars(trainer.callback_metrics),
     }
     checkpoint = trainer.checkpoint_callback

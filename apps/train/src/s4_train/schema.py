@@ -356,11 +356,27 @@ class EarlyStoppingConfig:
 
 
 @dataclass
+class EMAConfig:
+    """Exponential moving average of the weights (Lightning's ``EMAWeightAveraging``):
+    validation, test and the saved checkpoints use the averaged weights."""
+
+    enabled: bool = False
+    decay: float = 0.999
+    start_step: int = 0
+
+
+@dataclass
 class CallbacksConfig:
+    """``epoch_timer``: log ``time/epoch_seconds``; ``ssm_norms``: log ``ssm_norm/<param>``
+    (s4_train.monitors)."""
+
     checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
     early_stopping: EarlyStoppingConfig = field(default_factory=EarlyStoppingConfig)
     progress_bar: ProgressBar = ProgressBar.rich
     lr_monitor: bool = True
+    epoch_timer: bool = True
+    ssm_norms: bool = False
+    ema: EMAConfig = field(default_factory=EMAConfig)
 
 
 @dataclass
@@ -407,6 +423,7 @@ class TrainLoopConfig:
     num_threads: int | None = None
     nan_guard: bool = True
     continue_run: bool = True
+    pretrained: str | None = None
 
 
 @dataclass
