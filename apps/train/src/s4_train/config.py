@@ -226,6 +226,18 @@ def validate(cfg: DictConfig) -> None:
         value = cfg.dataset.get(key)
         if isinstance(value, int) and value < 1:
             raise ConfigError(f"dataset.{key}: expected a positive integer, got {value}")
+    state_mode = str(getattr(cfg.train.state.mode, "name", cfg.train.state.mode))
+    if state_mode != "reset":
+        if cfg.train.state.seq_len < 1:
+            raise ConfigError(
+                f"train.state.seq_len: expected a positive integer, got {cfg.train.state.seq_len}"
+            )
+        positional = str(getattr(cfg.task.positional, "name", cfg.task.positional))
+        if positional != "none":
+            raise ConfigError(
+                f"task.positional: expected none with train.state.mode={state_mode} (a position "
+                f"restarts at every chunk), got {positional}"
+            )
     check_accelerator(str(cfg.trainer.accelerator))
 
 

@@ -62,8 +62,17 @@ class SequenceDataModule(pl.LightningDataModule):
     """``dataset``: the ``dataset`` config section (``name`` + s4_tasks.get_dataset kwargs);
     ``loader``: the ``loader`` section; ``seed``: the data-order seed."""
 
-    def __init__(self, dataset: dict[str, Any], loader: dict[str, Any], seed: int = 0) -> None:
+    def __init__(
+        self,
+        dataset: dict[str, Any],
+        loader: dict[str, Any],
+        seed: int = 0,
+        state: dict[str, Any] | None = None,
+    ) -> None:
+        """``state``: the ``train.state`` section; a mode other than ``reset`` reads the
+        dataset's token streams as consecutive chunks (:mod:`s4_train.stateful`)."""
         super().__init__()
+        self.state_config = dict(state or {"mode": "reset"})
         self.dataset_config = dict(dataset)
         self.loader_config = dict(loader)
         self.seed = int(seed)
@@ -169,11 +178,39 @@ class SequenceDataModule(pl.LightningDataModule):
             return 0
         return int(trainer.fit_loop.epoch_loop.batch_progress.current.processed)
 
+    @property
+    def stateful(self) -> bool:
+        return str(getattr(self.state_config["mode"], "name", self.state_config["mode"])) != "reset"
+
+    def _stream_loader(self, split: str, train: bool) -> DataLoader:
+        from s4_train.stateful import StreamChunks
+
+        streams = (self.data.info or {}).get("streams") if self.load() else None
+        if not streams or split not in streams:
+            raise ConfigError(
+                f"train.state.mode: expected a dataset with token streams "
+                f"(data.info['streams'][{split!r}]), got dataset {self.dataset_config['name']!r} "
+                "without them (use train.state.mode=reset)"
+            )
+        cfg = self.loader_config
+        batch_size = (
+            cfg["batch_size"] if train else (cfg.get("eval_batch_size") or cfg["batch_size"])
+        )
+        chunks = StreamChunks(streams[split], int(batch_size), int(self.state_config["seq_len"]))
+        # stream order matters (row b of batch i+1 continues row b of batch i): no shuffling
+        return DataLoader(chunks, batch_size=None, shuffle=False)
+
     def train_dataloader(self) -> DataLoader:
+        if self.stateful:
+            return self._stream_loader("train", train=True)
         return self._loader(self._split("train"), train=True)
 
     def val_dataloader(self) -> DataLoader:
+        if self.stateful:
+            return self._stream_loader("val", train=False)
         return self._loader(self._split("val"), train=False)
 
     def test_dataloader(self) -> DataLoader:
+        if self.stateful:
+            return self._stream_loader("test", train=False)
         return self._loader(self._split("test"), train=False)

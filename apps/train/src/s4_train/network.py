@@ -76,6 +76,17 @@ class SequenceNetwork(nn.Module):
         h = _first(self.backbone(h))
         return self.decoder(h)
 
+    def forward_with_state(self, x: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]:
+        """(B, L, ...) and the backbone state after the previous chunk -> (output, next state).
+
+        Exact continuation: a sequence split into consecutive chunks, each run with the state
+        the previous one returned, gives the outputs of one run over the whole sequence (the
+        backbone's forward-with-state path; ``s4_layers.SequenceModel`` only).
+        """
+        h = self.encoder(x)
+        h, next_state = self.backbone(h, state=state)
+        return self.decoder(h), next_state
+
 
 def _enum_name(value: Any) -> Any:
     return getattr(value, "name", value)

@@ -103,7 +103,10 @@ def train(
         torch.set_num_threads(int(cfg.train.num_threads))
     pl.seed_everything(cfg.train.seed, workers=True, verbose=False)
 
-    datamodule = SequenceDataModule(_plain(cfg, "dataset"), _plain(cfg, "loader"), cfg.train.seed)
+    state = OmegaConf.to_container(cfg.train.state, resolve=True, enum_to_str=True)
+    datamodule = SequenceDataModule(
+        _plain(cfg, "dataset"), _plain(cfg, "loader"), cfg.train.seed, state=state
+    )
     spec = datamodule.load()
     ckpt_cfg = cfg.callbacks.checkpoint
     monitor, mode = resolve_monitor(ckpt_cfg.monitor, ckpt_cfg.mode, spec.output_kind)
@@ -116,6 +119,7 @@ def train(
         metrics=metric_names(cfg, spec.output_kind),
         monitor=monitor,
         monitor_mode=mode,
+        state=state,
     )
     if saved is not None:
         check_resume_compatible(saved, hparams)

@@ -408,6 +408,20 @@ class LoaderConfig:
     drop_last: bool = False
 
 
+class StateMode(Enum):
+    reset = "reset"  # each batch from the zero state
+    tbptt = "tbptt"  # state carried into the next batch, detached
+
+
+@dataclass
+class StateConfig:
+    """Stateful training over token streams (datasets with ``info["streams"]``); see
+    :mod:`s4_train.stateful`. ``seq_len``: tokens per batch row (the truncation length)."""
+
+    mode: StateMode = StateMode.reset
+    seq_len: int = 128
+
+
 @dataclass
 class TrainLoopConfig:
     """``seed``: seed_everything and the data-order seed (>= 0). ``ckpt``: resume from this
@@ -424,6 +438,7 @@ class TrainLoopConfig:
     nan_guard: bool = True
     continue_run: bool = True
     pretrained: str | None = None
+    state: StateConfig = field(default_factory=StateConfig)
 
 
 @dataclass
