@@ -11,7 +11,9 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import time
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -139,6 +141,11 @@ def train(
             pretrained["mismatched"] or "none",
         )
     continuing = saved is not None and output == previous_run
+    if continuing:  # our own doing: the run's checkpoints folder is meant to be reused
+        warnings.filterwarnings(
+            "ignore",
+            message=rf"Checkpoint directory {re.escape(str(output / 'checkpoints'))} exists",
+        )
     loggers = build_loggers(
         _plain(cfg, "logger"),
         output,
