@@ -206,3 +206,33 @@ def test_cli_nan_run_exits_3_naming_the_step(cli, tiny_copying, tmp_path) -> Non
     last = proc.stderr.strip().splitlines()[-1]
     assert last.startswith("s4-train: training stopped: non-finite") and "step" in last
     assert not list(tmp_path.glob("outputs/**/*.ckpt"))
+
+
+def test_sigterm_at_an_epoch_end_batch_saves_last_and_resumes_exactly(
+    tiny_copying, losses_by_step, tmp_path, monkeypatch
+) -> None:
+    """SIGTERM during the last batch of epoch 0: last.ckpt holds its end; resuming runs epoch
+    0's validation and goes on with epoch 1 exactly like the uninterrupted run."""
+    straight = run_experiment(_resume(tiny_copying, 3), output_dir=tmp_path / "straight")
+
+    def terminate_at_step_2(self, trainer, pl_module, batch, idx):
+        if trainer.global_step == 2 and self.interrupted is None:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    monkeypatch.setattr(LastCheckpoint, "on_train_batch_start", terminate_at_step_2, raising=False)
+    cut = run_experiment(_resume(tiny_copying, 3), output_dir=tmp_path / "cut")
+    monkeypatch.undo()
+    assert cut["interrupted"] == signal.SIGTERM and cut["global_step"] == 3
+    state = torch.load(cut["last_ckpt"], weights_only=True)
+    assert state["global_step"] == 3
+    assert state["SequenceDataModule"] == {"epoch": 0, "batches_done": 3}  # all of epoch 0
+    resumed = run_experiment(
+        [*_resume(tiny_copying, 3), f"train.ckpt={cut['last_ckpt']}", "train.continue_run=false"],
+        output_dir=tmp_path / "resumed",
+    )
+    assert resumed["global_step"] == straight["global_step"] == 9
+    ref = losses_by_step(tmp_path / "straight" / "csv" / "metrics.csv")
+    got = losses_by_step(tmp_path / "resumed" / "csv" / "metrics.csv")
+    assert sorted(got) == list(range(3, 9))
+    for step, loss in got.items():
+        assert loss == pytest.approx(ref[step], rel=1e-5, abs=1e-7), step
