@@ -6,12 +6,12 @@ import pytest
 from lightning.pytorch.callbacks import (
     EarlyStopping,
     LearningRateMonitor,
-    ModelCheckpoint,
     RichProgressBar,
     TQDMProgressBar,
 )
 
 from s4_train.callbacks import build_callbacks
+from s4_train.guards import FiniteModelCheckpoint as ModelCheckpoint
 
 BASE = {
     "checkpoint": {
@@ -41,7 +41,8 @@ def _by_type(callbacks):
 def test_default_callbacks(tmp_path) -> None:
     got = _by_type(build_callbacks(BASE, tmp_path, "class", with_logger=True))
     ckpt = got[ModelCheckpoint]
-    assert ckpt.monitor == "val/accuracy" and ckpt.mode == "max" and ckpt.save_last
+    assert ckpt.monitor == "val/accuracy" and ckpt.mode == "max"
+    assert not ckpt.save_last  # last.ckpt: s4_train.guards.LastCheckpoint (every epoch end)
     assert ckpt.dirpath == str(tmp_path / "checkpoints")
     assert RichProgressBar in got and LearningRateMonitor in got and EarlyStopping not in got
 
@@ -64,6 +65,7 @@ def test_everything_off(tmp_path) -> None:
         **BASE,
         "progress_bar": "none",
         "lr_monitor": False,
+        "epoch_timer": False,
         "checkpoint": {**BASE["checkpoint"], "enabled": False},
     }
     assert build_callbacks(cfg, tmp_path, "class", with_logger=True) == []
@@ -72,3 +74,9 @@ def test_everything_off(tmp_path) -> None:
 def test_bad_progress_bar_names_the_key(tmp_path) -> None:
     with pytest.raises(ValueError, match=r"callbacks\.progress_bar"):
         build_callbacks({**BASE, "progress_bar": "fancy"}, tmp_path, "class", True)
+
+
+def test_bad_ema_decay_names_the_key(tmp_path) -> None:
+    cfg = {**BASE, "ema": {"enabled": True, "decay": 1.5, "start_step": 0}}
+    with pytest.raises(ValueError, match=r"callbacks\.ema\.decay"):
+        build_callbacks(cfg, tmp_path, "class", True)

@@ -74,3 +74,21 @@ def test_ddp_two_cpu_processes(cli, tiny_copying, tmp_path) -> None:
     assert results["global_step"] == 3
     assert results["test"]["test/loss"] > 0
     assert (run_dir / "checkpoints" / "last.ckpt").is_file()
+
+
+def test_help_hides_schema_nodes_and_shows_the_smoke_flag(cli, tmp_path) -> None:
+    proc = cli(["--help"], cwd=tmp_path, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "schema_" not in proc.stdout
+    assert "+debug: smoke" in proc.stdout and "dataset: adding" in proc.stdout
+
+
+def test_smoke_flag_wins_over_the_experiment(cli, tmp_path) -> None:
+    proc = cli(["experiment=smnist-s4d", "+debug=smoke", "--cfg", "job"], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    import yaml
+
+    cfg = yaml.safe_load(proc.stdout)
+    assert cfg["name"] == "smnist-s4d"
+    assert cfg["trainer"]["max_epochs"] == 1 and cfg["trainer"]["limit_train_batches"] == 4
+    assert cfg["loader"]["batch_size"] == 8

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 from pathlib import Path
@@ -98,7 +99,11 @@ def test_resume_continues_step_count_and_loss(tiny_copying, losses_by_step, tmp_
     first = run_experiment(_resume_overrides(tiny_copying, 2), output_dir=tmp_path / "first")
     assert first["global_step"] == 6
     resumed = run_experiment(
-        [*_resume_overrides(tiny_copying, 4), f"train.ckpt={first['last_ckpt']}"],
+        [
+            *_resume_overrides(tiny_copying, 4),
+            f"train.ckpt={first['last_ckpt']}",
+            "train.continue_run=false",  # into its own folder: only the new steps are logged
+        ],
         output_dir=tmp_path / "resumed",
     )
     assert resumed["global_step"] == straight["global_step"] == 12
@@ -121,3 +126,27 @@ def test_train_accepts_a_composed_config(tiny_copying, tmp_path) -> None:
     results = train(cfg, tmp_path)
     assert results["global_step"] == 1
     assert "val" not in results
+
+
+def test_resume_continues_the_same_run(tiny_copying, losses_by_step, tmp_path) -> None:
+    """Resuming a run's checkpoint continues that run: one metrics.csv with every step once
+    (the same losses as a straight run) and the best checkpoint still tracked."""
+    straight = run_experiment(_resume_overrides(tiny_copying, 4), output_dir=tmp_path / "straight")
+    first = run_experiment(_resume_overrides(tiny_copying, 2), output_dir=tmp_path / "run")
+    resumed = run_experiment(
+        [*_resume_overrides(tiny_copying, 4), f"train.ckpt={first['last_ckpt']}"],
+        output_dir=tmp_path / "new",
+    )
+    assert resumed["output_dir"] == str(tmp_path / "run")
+    assert resumed["global_step"] == straight["global_step"] == 12
+    with open(tmp_path / "run" / "csv" / "metrics.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    steps = [int(r["step"]) for r in rows if r.get("train/loss_step")]
+    assert steps == list(range(12))  # one history, nothing lost, nothing twice
+    assert sum(1 for r in rows if r.get("val/accuracy")) == 4  # one validation per epoch
+    ref = losses_by_step(tmp_path / "straight" / "csv" / "metrics.csv")
+    got = losses_by_step(tmp_path / "run" / "csv" / "metrics.csv")
+    assert [got[s] for s in range(12)] == pytest.approx([ref[s] for s in range(12)], rel=1e-4)
+    best = Path(resumed["best_ckpt"])
+    assert best.parent == tmp_path / "run" / "checkpoints" and best.is_file()
+    assert len(list(best.parent.glob("best-*.ckpt"))) == 1  # save_top_k=1 still enforced

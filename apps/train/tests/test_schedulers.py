@@ -126,3 +126,44 @@ def test_plateau_explicit_monitor_wins() -> None:
 def test_bad_scheduler_config_names_the_key(cfg, key) -> None:
     with pytest.raises(ValueError, match=key.replace(".", r"\.")):
         build_schedulers(_optimizer(), cfg, 10, "val/loss", "min")
+
+
+def _lr_trace(name: str, steps: int, **options) -> list[float]:
+    from s4_train.schedulers import build_schedulers
+
+    param = torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.SGD([param], lr=1.0)
+    sched = build_schedulers(opt, {"name": name, **options}, 100, "val/loss", "min")[0]
+    out = []
+    for _ in range(steps):
+        out.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched["scheduler"].step()
+    return out
+
+
+def test_step_multistep_and_restarts_follow_their_formulas_after_warmup() -> None:
+    warm = [(s + 1) / 4 for s in range(4)]
+    got = _lr_trace("step", 12, warmup_steps=4, step_size=3, gamma=0.5)
+    assert got == pytest.approx(warm + [0.5 ** (s // 3) for s in range(8)])
+    got = _lr_trace("multistep", 10, warmup_steps=0, milestones=[2, 5], gamma=0.1)
+    assert got == pytest.approx([1, 1, 0.1, 0.1, 0.1, 0.01, 0.01, 0.01, 0.01, 0.01])
+    got = _lr_trace("cosine_restarts", 12, warmup_steps=4, cycle_steps=4, cycle_mult=1, min_lr=0.0)
+    cycle = [0.5 * (1 + math.cos(math.pi * s / 4)) for s in range(4)]
+    assert got == pytest.approx(warm + cycle + cycle)
+
+
+@pytest.mark.parametrize(
+    ("options", "key"),
+    [
+        ({"name": "step", "step_size": 0}, "scheduler.step_size"),
+        ({"name": "multistep", "milestones": [5, 2]}, "scheduler.milestones"),
+        ({"name": "cosine_restarts", "cycle_steps": 0}, "scheduler.cycle_steps"),
+    ],
+)
+def test_bad_torch_schedule_options_name_the_key(options, key) -> None:
+    from s4_train.schedulers import build_schedulers
+
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    with pytest.raises(ValueError, match=key.replace(".", r"\.")):
+        build_schedulers(opt, {"warmup_steps": 0, **options}, 100, "val/loss", "min")

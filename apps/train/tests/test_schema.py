@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import torch
 from hydra.core.config_store import ConfigStore
 from hydra.errors import ConfigCompositionException
 
@@ -104,3 +105,52 @@ def test_experiment_switches_dataset_schema() -> None:
     assert cfg.dataset.name == "mnist" and cfg.dataset.permute is False
     with pytest.raises(ConfigCompositionException, match=r"dataset\.seq_len"):
         compose_config(["experiment=smnist-s4d", "dataset.seq_len=3"])
+
+
+def test_layer_and_model_options_follow_the_constructors(tiny_copying, tmp_path) -> None:
+    """Every keyword of S4Block / the SSM kernels / SequenceModel is a config key (derived or
+    checked), and a derived one reaches the layer: model.layer.rank=2 builds rank-2 DPLR."""
+    import dataclasses
+    import inspect
+
+    import s4_layers
+    from s4_train import run_experiment
+    from s4_train.schema import LayerConfig, ModelConfig
+
+    layer_keys = {f.name for f in dataclasses.fields(LayerConfig)}
+    for owner in (s4_layers.S4Block, s4_layers.SSMKernelBase):
+        params = inspect.signature(owner.__init__).parameters.values()
+        wanted = {p.name for p in params if p.kind is p.POSITIONAL_OR_KEYWORD}
+        assert wanted - {"self", "d_model", "transposed", "init_kw"} <= layer_keys, owner
+    for key in ("rank", "l_max", "backend", "dropout"):
+        assert key in layer_keys
+    params = inspect.signature(s4_layers.SequenceModel.__init__).parameters
+    model_keys = {f.name for f in dataclasses.fields(ModelConfig)}
+    assert set(params) - {"self", "transposed"} <= model_keys
+    overrides = [*tiny_copying, "model.layer.mode=dplr", "model.layer.rank=2", "train.test=false"]
+    results = run_experiment([*overrides, "trainer.max_steps=1"], output_dir=tmp_path)
+    state = torch.load(results["last_ckpt"], weights_only=True)["state_dict"]
+    low_rank = [v for k, v in state.items() if k.endswith(".P")]
+    assert low_rank and all(v.shape[0] == 2 for v in low_rank), [v.shape for v in low_rank]
+
+
+def test_trainer_config_matches_lightning_trainer_signature() -> None:
+    """TrainerConfig is passed to lightning.Trainer as keyword arguments: every field must be a
+    Trainer parameter (so it can never drift into a TypeError) and its default must be
+    Lightning's unless the field's comment/docstring says why it differs."""
+    import dataclasses
+    import inspect
+
+    import lightning.pytorch as pl
+
+    from s4_train.schema import TrainerConfig
+
+    params = inspect.signature(pl.Trainer.__init__).parameters
+    ours = {f.name: f.default for f in dataclasses.fields(TrainerConfig)}
+    assert set(ours) <= set(params), set(ours) - set(params)
+    # defaults that differ on purpose (None means "Lightning's default", passed as absent)
+    deliberate = {"max_epochs", "log_every_n_steps", "precision", "gradient_clip_val"}
+    for name, default in ours.items():
+        if default is None or name in deliberate:
+            continue
+        assert default == params[name].default, (name, default, params[name].default)

@@ -1,5 +1,6 @@
 """Lightning callbacks from the ``callbacks`` config section: checkpoints (best and last),
-early stopping, progress bar (rich, tqdm or none) and a learning-rate monitor."""
+early stopping, progress bar (rich, tqdm or none), a learning-rate monitor, epoch timing, SSM
+parameter norms and an EMA of the weights."""
 
 from __future__ import annotations
 
@@ -9,13 +10,15 @@ from typing import Any
 from lightning.pytorch.callbacks import (
     Callback,
     EarlyStopping,
+    EMAWeightAveraging,
     LearningRateMonitor,
-    ModelCheckpoint,
     RichProgressBar,
     TQDMProgressBar,
 )
 
 from s4_train.config import resolve_monitor
+from s4_train.guards import FiniteModelCheckpoint
+from s4_train.monitors import EpochTimer, SSMParameterNorms
 
 
 def _name(value: Any) -> Any:
@@ -31,14 +34,14 @@ def build_callbacks(
     if ckpt["enabled"]:
         monitor, mode = resolve_monitor(ckpt["monitor"], ckpt["mode"], output_kind)
         out.append(
-            ModelCheckpoint(
+            FiniteModelCheckpoint(
                 dirpath=ckpt["dirpath"] or str(Path(output_dir) / "checkpoints"),
                 filename="best-epoch{epoch:03d}-step{step}",
                 auto_insert_metric_name=False,
                 monitor=monitor,
                 mode=mode,
                 save_top_k=ckpt["save_top_k"],
-                save_last=ckpt["save_last"],
+                save_last=False,  # last.ckpt: s4_train.guards.LastCheckpoint, every epoch end
             )
         )
     stop = callbacks["early_stopping"]
@@ -58,4 +61,14 @@ def build_callbacks(
         raise ValueError(f"callbacks.progress_bar: expected 'rich', 'tqdm' or 'none', got {bar!r}")
     if callbacks["lr_monitor"] and with_logger:
         out.append(LearningRateMonitor(logging_interval="step"))
+    if callbacks.get("epoch_timer", True):
+        out.append(EpochTimer())
+    if callbacks.get("ssm_norms", False):
+        out.append(SSMParameterNorms())
+    ema = callbacks.get("ema") or {}
+    if ema.get("enabled"):
+        decay = float(ema["decay"])
+        if not 0.0 < decay < 1.0:
+            raise ValueError(f"callbacks.ema.decay: expected a value in (0, 1), got {decay}")
+        out.append(EMAWeightAveraging(decay=decay, update_starting_at_step=int(ema["start_step"])))
     return out

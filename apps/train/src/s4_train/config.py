@@ -15,6 +15,7 @@ exists, a required path), each raising :class:`ConfigError` naming the key.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import typing
 from collections.abc import Sequence
@@ -24,6 +25,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from s4_train.schema import (
     DATASET_SCHEMAS,
+    OPTIMIZER_SCHEMAS,
     SCHEDULER_SCHEMAS,
     Config,
     register_configs,
@@ -129,7 +131,6 @@ def check_keys(cfg: DictConfig) -> None:
     for section in (
         "model",
         "task",
-        "optimizer",
         "trainer",
         "callbacks",
         "logger",
@@ -148,14 +149,29 @@ def check_keys(cfg: DictConfig) -> None:
             f"got {cfg.scheduler.get('name')!r}"
         )
     unknown += _unknown_keys(cfg.scheduler, scheduler_schema, "scheduler.")
+    optimizer_schema = OPTIMIZER_SCHEMAS.get(cfg.optimizer.get("name"))
+    if optimizer_schema is None:
+        raise ConfigError(
+            f"optimizer.name: expected one of {sorted(OPTIMIZER_SCHEMAS)}, "
+            f"got {cfg.optimizer.get('name')!r}"
+        )
+    unknown += _unknown_keys(cfg.optimizer, optimizer_schema, "optimizer.")
     if unknown:
         raise ConfigError(f"unknown config key(s) {unknown}: not in the schema (misspelt?)")
+
+
+def check_metric_names(names: list[str]) -> None:
+    """Every name in ``task.metrics`` is one of ``s4_tasks.metrics.METRICS``."""
+    from s4_tasks.metrics import METRICS
+
+    unknown = [m for m in names if m not in METRICS]
+    if unknown:
+        raise ConfigError(f"task.metrics: unknown {unknown}; expected names from {sorted(METRICS)}")
 
 
 def validate(cfg: DictConfig) -> None:
     """Checks beyond types, run before any data is read. Raises :class:`ConfigError`."""
     from s4_tasks import DATASETS
-    from s4_tasks.metrics import METRICS
 
     OmegaConf.to_container(cfg, resolve=True, throw_on_missing=False)
     missing = sorted(OmegaConf.missing_keys(cfg))
@@ -170,12 +186,22 @@ def validate(cfg: DictConfig) -> None:
             "dataset.path: the npz dataset needs a file: add dataset.path=/path/to/data.npz "
             "(or dataset.x_path=... dataset.y_path=... for a .npy pair)"
         )
-    unknown = [m for m in cfg.task.metrics if m not in METRICS]
-    if unknown:
-        raise ConfigError(f"task.metrics: unknown {unknown}; expected names from {sorted(METRICS)}")
+    check_metric_names(list(cfg.task.metrics))
     ckpt = cfg.train.ckpt
-    if ckpt is not None and not Path(ckpt).is_file():
-        raise ConfigError(f"train.ckpt: expected an existing checkpoint file, got {ckpt!r}")
+    if ckpt is not None and ckpt != "last" and not Path(ckpt).is_file():
+        raise ConfigError(
+            f"train.ckpt: expected an existing checkpoint file or 'last', got {ckpt!r}"
+        )
+    pretrained = cfg.train.pretrained
+    if pretrained is not None and not Path(pretrained).is_file():
+        raise ConfigError(
+            f"train.pretrained: expected an existing weights file, got {pretrained!r}"
+        )
+    if pretrained is not None and ckpt is not None:
+        raise ConfigError(
+            "train.pretrained: expected either train.ckpt (resume) or train.pretrained "
+            "(fine-tune), got both"
+        )
     positive = {
         "model.d_model": cfg.model.d_model,
         "model.n_layers": cfg.model.n_layers,
@@ -187,7 +213,46 @@ def validate(cfg: DictConfig) -> None:
             raise ConfigError(f"{key}: expected a positive integer, got {value}")
     if not 0.0 <= cfg.model.dropout < 1.0:
         raise ConfigError(f"model.dropout: expected a value in [0, 1), got {cfg.model.dropout}")
-    if cfg.optimizer.lr <= 0:
+    rates = {"optimizer.lr": cfg.optimizer.lr, "model.layer.lr": cfg.model.layer.lr}
+    for key, value in rates.items():
+        # `not value > 0` is also true for NaN
+        if value is not None and not (value > 0 and math.isfinite(value)):
+            raise ConfigError(f"{key}: expected a positive finite learning rate, got {value}")
+    non_negative = {"loader.num_workers": cfg.loader.num_workers, "train.seed": cfg.train.seed}
+    for key, value in non_negative.items():
+        if value < 0:
+            raise ConfigError(f"{key}: expected an integer >= 0, got {value}")
+    for key in ("seq_len", "n_train", "n_val", "n_test", "n_tokens", "vocab"):
+        value = cfg.dataset.get(key)
+        if isinstance(value, int) and value < 1:
+            raise ConfigError(f"dataset.{key}: expected a positive integer, got {value}")
+    state_mode = str(getattr(cfg.train.state.mode, "name", cfg.train.state.mode))
+    if state_mode != "reset":
+        if cfg.train.state.seq_len < 1:
+            raise ConfigError(
+                f"train.state.seq_len: expected a positive integer, got {cfg.train.state.seq_len}"
+            )
+        positional = str(getattr(cfg.task.positional, "name", cfg.task.positional))
+        if positional != "none":
+            raise ConfigError(
+                f"task.positional: expected none with train.state.mode={state_mode} (a position "
+                f"restarts at every chunk), got {positional}"
+            )
+    check_accelerator(str(cfg.trainer.accelerator))
+
+
+def check_accelerator(accelerator: str) -> None:
+    """``trainer.accelerator`` gpu/cuda/mps must exist on this machine."""
+    import torch
+
+    wanted = accelerator.lower()
+    if wanted in ("gpu", "cuda") and not torch.cuda.is_available():
         raise ConfigError(
-            f"optimizer.lr: expected a positive learning rate, got {cfg.optimizer.lr}"
+            f"trainer.accelerator: expected an available device, got {accelerator!r} but no "
+            "CUDA GPU is visible (use trainer.accelerator=cpu or auto)"
+        )
+    if wanted == "mps" and not torch.backends.mps.is_available():
+        raise ConfigError(
+            f"trainer.accelerator: expected an available device, got {accelerator!r} but MPS "
+            "is not available (use trainer.accelerator=cpu or auto)"
         )

@@ -13,8 +13,11 @@ from typing import Any
 import lightning.pytorch as pl
 import torch
 
-from s4_train.network import DataSpec, build_network
+from s4_train.config import check_metric_names
+from s4_train.lm_metrics import EPOCH_TRANSFORMS, MeanCrossEntropyTransform
+from s4_train.network import build_network
 from s4_train.schedulers import build_schedulers
+from s4_train.spec import DataSpec
 
 
 class SequenceLightningModule(pl.LightningModule):
@@ -35,6 +38,7 @@ class SequenceLightningModule(pl.LightningModule):
         metrics: list[str],
         monitor: str = "val/loss",
         monitor_mode: str = "min",
+        state: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
         from s4_tasks.metrics import METRICS, loss_for
@@ -43,20 +47,56 @@ class SequenceLightningModule(pl.LightningModule):
         self.spec = DataSpec(**spec)
         self.network = build_network(model, task, self.spec)
         self.loss_fn = loss_for(self.spec.output_kind)
-        unknown = [name for name in metrics if name not in METRICS]
-        if unknown:
+        check_metric_names(metrics)
+        mode = (state or {}).get("mode", "reset")
+        self.state_mode = str(getattr(mode, "name", mode))
+        if self.state_mode != "reset" and not hasattr(self.network.backbone, "default_state"):
             raise ValueError(
-                f"task.metrics: unknown {unknown}; expected names from {sorted(METRICS)}"
+                f"train.state.mode: expected model.backbone=sequence_model for "
+                f"{self.state_mode!r} (a forward-with-state path), got another backbone"
             )
+        self._carried: dict[str, Any] = {}  # split -> state after the previous batch
+        self.lm_metrics = torch.nn.ModuleDict(
+            {
+                f"{split}_{name}": MeanCrossEntropyTransform(name)
+                for split in ("train", "val", "test")
+                for name in metrics
+                if name in EPOCH_TRANSFORMS
+            }
+        )
         self.metric_fns = {name: METRICS[name] for name in metrics}
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, L, d_input) or (B, L) -> (B, d_output) or (B, l_output, d_output)."""
         return self.network(x)
 
+    def _forward_carrying_state(self, x: torch.Tensor, split: str) -> torch.Tensor:
+        """tbptt: start from the state the previous batch of ``split`` ended in (zero at the
+        epoch start) and keep this batch's final state, detached, for the next batch."""
+        from s4_train.stateful import detach_state
+
+        state = self._carried.get(split)
+        if state is None:
+            state = self.network.backbone.default_state(x.shape[0], device=x.device)
+        out, next_state = self.network.forward_with_state(x, state)
+        self._carried[split] = detach_state(next_state)
+        return out
+
+    def _reset_state(self, split: str) -> None:
+        self._carried.pop(split, None)
+
+    def on_train_epoch_start(self) -> None:
+        self._reset_state("train")
+
+    def on_validation_epoch_start(self) -> None:
+        self._reset_state("val")
+
+    def on_test_epoch_start(self) -> None:
+        self._reset_state("test")
+
     def _step(self, batch: Any, split: str) -> torch.Tensor:
         x, y = batch
-        out = self(x)
+        out = self._forward_carrying_state(x, split) if self.state_mode != "reset" else self(x)
         loss = self.loss_fn(out, y)
         batch_size = int(x.shape[0])
         self.log(
@@ -70,6 +110,11 @@ class SequenceLightningModule(pl.LightningModule):
         )
         with torch.no_grad():
             for name, fn in self.metric_fns.items():
+                if name in EPOCH_TRANSFORMS:  # exp/ln2 of the epoch-mean cross-entropy
+                    metric = self.lm_metrics[f"{split}_{name}"]
+                    metric.update(out.detach(), y)
+                    self.log(f"{split}/{name}", metric, on_step=False, on_epoch=True)
+                    continue
                 self.log(
                     f"{split}/{name}",
                     fn(out.detach(), y).float(),
@@ -91,19 +136,9 @@ class SequenceLightningModule(pl.LightningModule):
         return self._step(batch, "test")
 
     def configure_optimizers(self) -> tuple[list[torch.optim.Optimizer], list[dict[str, Any]]]:
-        from s4_layers import param_groups
+        from s4_train.optimizers import build_optimizer
 
-        opt = self.hparams.optimizer
-        if opt["name"] != "adamw":
-            raise ValueError(f"optimizer.name: expected 'adamw', got {opt['name']!r}")
-        groups = param_groups(self.network, lr=opt["lr"], weight_decay=opt["weight_decay"])
-        optimizer = torch.optim.AdamW(
-            groups,
-            lr=opt["lr"],
-            betas=tuple(opt["betas"]),
-            eps=opt["eps"],
-            weight_decay=opt["weight_decay"],
-        )
+        optimizer = build_optimizer(self.network, self.hparams.optimizer)
         total_steps = int(self.trainer.estimated_stepping_batches)
         schedulers = build_schedulers(
             optimizer,

@@ -7,38 +7,12 @@ Shapes: x (B, L, d_input) float or (B, L) long -> encoder -> (B, L, d_model) -> 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import nn
 
-
-@dataclass(frozen=True)
-class DataSpec:
-    """What the network needs to know of a dataset (the fields of s4_tasks.SequenceDataset)."""
-
-    d_input: int
-    d_output: int
-    l_max: int
-    input_kind: str
-    output_kind: str
-    l_output: int | None = None
-    name: str = ""
-    chance: float | None = None
-
-    @classmethod
-    def from_dataset(cls, data: Any) -> DataSpec:
-        return cls(
-            d_input=int(data.d_input),
-            d_output=int(data.d_output),
-            l_max=int(data.l_max),
-            input_kind=str(data.input_kind),
-            output_kind=str(data.output_kind),
-            l_output=None if data.l_output is None else int(data.l_output),
-            name=str(data.name),
-            chance=None if data.chance is None else float(data.chance),
-        )
+from s4_train.spec import DataSpec
 
 
 def _first(output: Any) -> torch.Tensor:
@@ -102,6 +76,17 @@ class SequenceNetwork(nn.Module):
         h = _first(self.backbone(h))
         return self.decoder(h)
 
+    def forward_with_state(self, x: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]:
+        """(B, L, ...) and the backbone state after the previous chunk -> (output, next state).
+
+        Exact continuation: a sequence split into consecutive chunks, each run with the state
+        the previous one returned, gives the outputs of one run over the whole sequence (the
+        backbone's forward-with-state path; ``s4_layers.SequenceModel`` only).
+        """
+        h = self.encoder(x)
+        h, next_state = self.backbone(h, state=state)
+        return self.decoder(h), next_state
+
 
 def _enum_name(value: Any) -> Any:
     return getattr(value, "name", value)
@@ -128,6 +113,7 @@ def build_backbone(model: dict[str, Any]) -> nn.Module:
             prenorm=model["prenorm"],
             norm=model["norm"],
             layer=layer,
+            pool=model.get("pool"),
             residual=model["residual"],
         )
     if backbone == "s4d_minimal":

@@ -8,6 +8,14 @@ own lr) is scaled by the same factor, so the ratio between them is kept.
 - constant: f(s) = (s+1)/W for s < W, then 1.
 - plateau:  linear warmup (:class:`LinearWarmup`, per step) and ReduceLROnPlateau (per
             validation) on the monitored metric.
+- step, multistep, cosine_restarts: torch's ``StepLR`` / ``MultiStepLR`` /
+            ``CosineAnnealingWarmRestarts`` after a ``LinearLR`` warmup, chained with
+            ``SequentialLR`` (f(s) = (s+1)/W for s < W, then the torch schedule from 0).
+
+Kept hand-written, and why: cosine uses ``LambdaLR`` because ``CosineAnnealingLR``'s floor
+(``eta_min``) is one absolute lr for every group, while ``min_lr_ratio`` must scale the SSM
+groups' own lr alike; the plateau warmup (:class:`LinearWarmup`) must leave the lr alone after
+warmup so that ReduceLROnPlateau's reductions are not undone, which ``LinearLR`` does not.
 """
 
 from __future__ import annotations
@@ -16,7 +24,16 @@ import math
 from typing import Any
 
 import torch
-from torch.optim.lr_scheduler import LambdaLR, LRScheduler, ReduceLROnPlateau
+from torch.optim.lr_scheduler import (
+    CosineAnnealingWarmRestarts,
+    LambdaLR,
+    LinearLR,
+    LRScheduler,
+    MultiStepLR,
+    ReduceLROnPlateau,
+    SequentialLR,
+    StepLR,
+)
 
 
 def warmup_factor(step: int, warmup_steps: int) -> float:
@@ -91,4 +108,41 @@ def build_schedulers(
         if warmup > 0:
             configs.insert(0, {"scheduler": LinearWarmup(optimizer, warmup), "interval": "step"})
         return configs
-    raise ValueError(f"scheduler.name: expected 'cosine', 'plateau' or 'constant', got {name!r}")
+    main = _torch_schedule(optimizer, name, scheduler)
+    if warmup > 1:  # W = 1 is a factor of 1 at step 0: no warmup
+        ramp = LinearLR(
+            optimizer, start_factor=1.0 / warmup, end_factor=1.0, total_iters=warmup - 1
+        )
+        main = SequentialLR(optimizer, [ramp, main], milestones=[warmup])
+    return [{"scheduler": main, "interval": "step", "name": "lr"}]
+
+
+def _torch_schedule(
+    optimizer: torch.optim.Optimizer, name: str, scheduler: dict[str, Any]
+) -> LRScheduler:
+    if name == "step":
+        size = int(scheduler.get("step_size", 1000))
+        if size < 1:
+            raise ValueError(f"scheduler.step_size: expected a positive integer, got {size}")
+        return StepLR(optimizer, step_size=size, gamma=float(scheduler.get("gamma", 0.1)))
+    if name == "multistep":
+        milestones = [int(m) for m in scheduler.get("milestones", [])]
+        if milestones != sorted(milestones) or any(m < 1 for m in milestones):
+            raise ValueError(
+                f"scheduler.milestones: expected increasing positive steps, got {milestones}"
+            )
+        return MultiStepLR(optimizer, milestones, gamma=float(scheduler.get("gamma", 0.1)))
+    if name == "cosine_restarts":
+        cycle, mult = int(scheduler.get("cycle_steps", 1000)), int(scheduler.get("cycle_mult", 1))
+        if cycle < 1 or mult < 1:
+            raise ValueError(
+                f"scheduler.cycle_steps / cycle_mult: expected positive integers, got {cycle}, "
+                f"{mult}"
+            )
+        return CosineAnnealingWarmRestarts(
+            optimizer, T_0=cycle, T_mult=mult, eta_min=float(scheduler.get("min_lr", 0.0))
+        )
+    raise ValueError(
+        "scheduler.name: expected 'cosine', 'plateau', 'constant', 'step', 'multistep' or "
+        f"'cosine_restarts', got {name!r}"
+    )

@@ -9,10 +9,10 @@ Groups and their schemas (``<group>/<name>`` in the ConfigStore):
 
 ==========  ==========================================================================
 model       ``schema_model`` -> :class:`ModelConfig` (+ :class:`LayerConfig` under ``layer``)
-dataset     one schema per dataset: ``schema_copying``, ``schema_adding``, ``schema_mnist``,
-            ``schema_cifar10``, ``schema_speech_commands``, ``schema_npz``
+dataset     one schema per ``s4_tasks.registry.DATASETS`` builder, ``schema_<name>``, derived
+            from the builder's keyword-only signature (:mod:`s4_train.dataset_schemas`)
 task        ``schema_task`` -> :class:`TaskConfig` (encoder, decoder pooling, metrics)
-optimizer   ``schema_adamw`` -> :class:`AdamWConfig`
+optimizer   ``schema_adamw``, ``schema_adam``, ``schema_sgd``, ``schema_rmsprop``
 scheduler   ``schema_cosine``, ``schema_plateau``, ``schema_constant``
 trainer     ``schema_trainer`` -> :class:`TrainerConfig` (Lightning ``Trainer`` flags)
 callbacks   ``schema_callbacks`` -> :class:`CallbacksConfig`
@@ -25,12 +25,14 @@ sections of it, not groups.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, make_dataclass
 from enum import Enum
-from typing import Any
+from typing import Any, Optional
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
+
+from s4_train.dataset_schemas import config_type, dataset_schemas
 
 # ----------------------------------------------------------------------------------------------
 # Choice sets. OmegaConf checks Enum fields by name and lists the valid names on a mismatch.
@@ -80,29 +82,55 @@ class ProgressBar(Enum):
 
 
 @dataclass
-class LayerConfig:
-    """Keyword arguments of ``s4_layers.S4Block`` (``None`` = the layer's own default).
-
-    With ``model.backbone=s4d_minimal`` only ``d_state`` and ``lr`` are used.
-    """
+class _LayerBase:
+    """The ``model.layer`` options whose type or default s4-train sets itself."""
 
     mode: LayerMode = LayerMode.diag
     d_state: int = 64
-    init: str | None = None
     lr: float | None = 0.001
-    dt_min: float | None = None
-    dt_max: float | None = None
-    disc: str | None = None
-    real_transform: str | None = None
-    imag_transform: str | None = None
-    bidirectional: bool | None = None
-    channels: int | None = None
-    activation: str | None = None
-    final_act: str | None = None
-    gate: int | None = None
-    gate_act: str | None = None
-    mult_act: str | None = None
-    learn: int | None = None  # mode=lssl: 0 fixed, 1 train dt, 2 train dt, A, B
+
+
+# Constructor arguments the backbone sets (not options) or that are not config values.
+_NOT_LAYER_OPTIONS = {"self", "d_model", "transposed", "kernel_kw", "init_kw"}
+
+
+def _layer_options() -> list[tuple[str, Any, Any]]:
+    """Every other keyword of ``s4_layers.S4Block`` and of the SSM kernels it builds
+    (``SSMKernelBase``, ``SSMKernelDPLR``, ``SSMKernelDiag``), typed from the signatures and
+    defaulting to None (= the layer's own default). New layer options appear here without an
+    edit to s4-train."""
+    import inspect
+    import typing
+
+    import s4_layers
+
+    owners = [s4_layers.S4Block, s4_layers.SSMKernelBase]
+    owners += [
+        getattr(s4_layers, n)
+        for n in ("SSMKernelDPLR", "SSMKernelDiag", "SSMKernelLSSL")
+        if hasattr(s4_layers, n)
+    ]
+    taken = {f.name for f in fields(_LayerBase)} | _NOT_LAYER_OPTIONS
+    out: list[tuple[str, Any, Any]] = []
+    for owner in owners:
+        hints = typing.get_type_hints(owner.__init__)
+        for param in inspect.signature(owner.__init__).parameters.values():
+            if param.name in taken or param.kind in (param.VAR_KEYWORD, param.VAR_POSITIONAL):
+                continue
+            taken.add(param.name)
+            kind = config_type(hints.get(param.name, Any))
+            out.append((param.name, kind if kind is Any else Optional[kind], field(default=None)))  # noqa: UP045
+    return out
+
+
+LayerConfig = make_dataclass("LayerConfig", _layer_options(), bases=(_LayerBase,))
+LayerConfig.__module__ = __name__
+LayerConfig.__doc__ = """Keyword arguments of ``s4_layers.S4Block`` and its SSM kernel (``None`` =
+the layer's own default): ``mode``, ``d_state``, ``lr`` typed here, every other keyword derived
+from the constructors' signatures (``rank``, ``l_max``, ``backend``, ``dropout``, ``init``, ...).
+
+With ``model.backbone=s4d_minimal`` only ``d_state`` and ``lr`` are used.
+"""
 
 
 @dataclass
@@ -129,91 +157,15 @@ class ModelConfig:
     residual: bool = True
     layer: LayerConfig = field(default_factory=LayerConfig)
     sashimi: SashimiConfig = field(default_factory=SashimiConfig)
+    # s4_layers.SequenceModel ``pool``: e.g. {stride: 4, expand: 2}; None = no pooling
+    pool: dict[str, int] | None = None
 
 
 # ----------------------------------------------------------------------------------------------
-# dataset: one schema per s4_tasks dataset; every field but ``name`` is a get_dataset kwarg.
+# dataset: one schema per s4_tasks registry builder, derived from its keyword-only signature
+# (s4_train.dataset_schemas), e.g. DATASET_SCHEMAS["copying"] is a ``CopyingConfig`` dataclass.
 
-
-@dataclass
-class CopyingConfig:
-    name: str = "copying"
-    seq_len: int = 200
-    n_tokens: int = 10
-    vocab: int = 8
-    n_train: int = 10000
-    n_val: int = 1000
-    n_test: int = 1000
-    seed: int = 0
-
-
-@dataclass
-class AddingConfig:
-    name: str = "adding"
-    seq_len: int = 200
-    n_train: int = 10000
-    n_val: int = 1000
-    n_test: int = 1000
-    seed: int = 0
-
-
-@dataclass
-class MnistConfig:
-    name: str = "mnist"
-    root: str = "data/mnist"
-    permute: bool = False
-    permute_seed: int = 42
-    val_split: float = 0.1
-    seed: int = 0
-
-
-@dataclass
-class Cifar10Config:
-    name: str = "cifar10"
-    root: str = "data/cifar-10-batches-py"
-    grayscale: bool = False
-    normalize: bool = True
-    val_split: float = 0.1
-    seed: int = 0
-
-
-@dataclass
-class SpeechCommandsConfig:
-    name: str = "speech_commands"
-    root: str = "data/speech_commands_v0.02"
-    n_classes: int = 10
-    resample: int | None = None
-
-
-@dataclass
-class NpzConfig:
-    """The user's own arrays: ``path`` (a .npz) or ``x_path`` + ``y_path`` (.npy pair).
-
-    ``input_kind`` real | token, ``output_kind`` class | regression; ``n_classes`` / ``vocab``
-    None = inferred from the data (max + 1).
-    """
-
-    name: str = "npz"
-    path: str | None = None
-    x_path: str | None = None
-    y_path: str | None = None
-    val_split: float = 0.1
-    test_split: float = 0.1
-    seed: int = 0
-    input_kind: str = "real"
-    output_kind: str = "class"
-    n_classes: int | None = None
-    vocab: int | None = None
-
-
-DATASET_SCHEMAS: dict[str, type] = {
-    "copying": CopyingConfig,
-    "adding": AddingConfig,
-    "mnist": MnistConfig,
-    "cifar10": Cifar10Config,
-    "speech_commands": SpeechCommandsConfig,
-    "npz": NpzConfig,
-}
+DATASET_SCHEMAS: dict[str, type] = dataset_schemas()
 
 # ----------------------------------------------------------------------------------------------
 # task, optimizer, scheduler
@@ -230,7 +182,7 @@ class TaskConfig:
 
     encoder: EncoderKind = EncoderKind.auto
     positional: Positional = Positional.none
-    pool: Pool = Pool.last
+    pool: Pool = Pool.mean  # why: configs/task/default.yaml
     metrics: list[str] = field(default_factory=list)
 
 
@@ -243,6 +195,45 @@ class AdamWConfig:
     weight_decay: float = 0.01
     betas: list[float] = field(default_factory=lambda: [0.9, 0.999])
     eps: float = 1e-8
+
+
+@dataclass
+class AdamConfig:
+    """Adam (L2 weight decay added to the gradient, unlike AdamW's decoupled decay)."""
+
+    name: str = "adam"
+    lr: float = 0.001
+    weight_decay: float = 0.0
+    betas: list[float] = field(default_factory=lambda: [0.9, 0.999])
+    eps: float = 1e-8
+
+
+@dataclass
+class SGDConfig:
+    name: str = "sgd"
+    lr: float = 0.01
+    weight_decay: float = 0.0
+    momentum: float = 0.9
+    nesterov: bool = False
+
+
+@dataclass
+class RMSpropConfig:
+    name: str = "rmsprop"
+    lr: float = 0.001
+    weight_decay: float = 0.0
+    alpha: float = 0.99
+    eps: float = 1e-8
+    momentum: float = 0.0
+
+
+# torch.optim class for each; every field but ``name`` is passed to it by keyword
+OPTIMIZER_SCHEMAS: dict[str, type] = {
+    "adamw": AdamWConfig,
+    "adam": AdamConfig,
+    "sgd": SGDConfig,
+    "rmsprop": RMSpropConfig,
+}
 
 
 @dataclass
@@ -277,10 +268,46 @@ class ConstantConfig:
     warmup_steps: int = 0
 
 
+@dataclass
+class StepConfig:
+    """Linear warmup, then lr * gamma ** (s // step_size) (torch ``StepLR``; s counts optimizer
+    steps after warmup)."""
+
+    name: str = "step"
+    warmup_steps: int = 0
+    step_size: int = 1000
+    gamma: float = 0.1
+
+
+@dataclass
+class MultiStepConfig:
+    """Linear warmup, then lr * gamma ** (number of milestones <= s) (torch ``MultiStepLR``)."""
+
+    name: str = "multistep"
+    warmup_steps: int = 0
+    milestones: list[int] = field(default_factory=lambda: [1000, 2000])
+    gamma: float = 0.1
+
+
+@dataclass
+class CosineRestartsConfig:
+    """Linear warmup, then cosine cycles of ``cycle_steps`` * ``cycle_mult`` ** k steps from lr
+    down to ``min_lr`` (absolute) and back (torch ``CosineAnnealingWarmRestarts``)."""
+
+    name: str = "cosine_restarts"
+    warmup_steps: int = 0
+    cycle_steps: int = 1000
+    cycle_mult: int = 1
+    min_lr: float = 0.0
+
+
 SCHEDULER_SCHEMAS: dict[str, type] = {
     "cosine": CosineConfig,
     "plateau": PlateauConfig,
     "constant": ConstantConfig,
+    "step": StepConfig,
+    "multistep": MultiStepConfig,
+    "cosine_restarts": CosineRestartsConfig,
 }
 
 # ----------------------------------------------------------------------------------------------
@@ -345,11 +372,27 @@ class EarlyStoppingConfig:
 
 
 @dataclass
+class EMAConfig:
+    """Exponential moving average of the weights (Lightning's ``EMAWeightAveraging``):
+    validation, test and the saved checkpoints use the averaged weights."""
+
+    enabled: bool = False
+    decay: float = 0.999
+    start_step: int = 0
+
+
+@dataclass
 class CallbacksConfig:
+    """``epoch_timer``: log ``time/epoch_seconds``; ``ssm_norms``: log ``ssm_norm/<param>``
+    (s4_train.monitors)."""
+
     checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
     early_stopping: EarlyStoppingConfig = field(default_factory=EarlyStoppingConfig)
     progress_bar: ProgressBar = ProgressBar.rich
     lr_monitor: bool = True
+    epoch_timer: bool = True
+    ssm_norms: bool = False
+    ema: EMAConfig = field(default_factory=EMAConfig)
 
 
 @dataclass
@@ -381,16 +424,37 @@ class LoaderConfig:
     drop_last: bool = False
 
 
+class StateMode(Enum):
+    reset = "reset"  # each batch from the zero state
+    tbptt = "tbptt"  # state carried into the next batch, detached
+
+
+@dataclass
+class StateConfig:
+    """Stateful training over token streams (datasets with ``info["streams"]``); see
+    :mod:`s4_train.stateful`. ``seq_len``: tokens per batch row (the truncation length)."""
+
+    mode: StateMode = StateMode.reset
+    seq_len: int = 128
+
+
 @dataclass
 class TrainLoopConfig:
-    """``seed``: seed_everything and the data-order seed. ``ckpt``: resume from this Lightning
-    checkpoint (global step, optimizer, scheduler and loops continue). ``test``: evaluate the
-    best checkpoint on val and test after fitting. ``num_threads``: torch CPU threads."""
+    """``seed``: seed_everything and the data-order seed (>= 0). ``ckpt``: resume from this
+    Lightning checkpoint (global step, optimizer, scheduler, loops and data position continue);
+    ``last`` = the newest ``checkpoints/last.ckpt`` among the runs of this experiment (sibling
+    folders of the output dir). ``test``: evaluate the best checkpoint on val and test after
+    fitting. ``num_threads``: torch CPU threads. ``nan_guard``: stop at the first non-finite
+    loss or weights (exit 3) instead of training on."""
 
     seed: int = 0
     ckpt: str | None = None
     test: bool = True
     num_threads: int | None = None
+    nan_guard: bool = True
+    continue_run: bool = True
+    pretrained: str | None = None
+    state: StateConfig = field(default_factory=StateConfig)
 
 
 @dataclass
@@ -399,7 +463,7 @@ class Config:
     model: ModelConfig = MISSING
     dataset: Any = MISSING
     task: TaskConfig = MISSING
-    optimizer: AdamWConfig = MISSING
+    optimizer: Any = MISSING  # one of OPTIMIZER_SCHEMAS, chosen by ``name``
     scheduler: Any = MISSING
     trainer: TrainerConfig = MISSING
     callbacks: CallbacksConfig = MISSING
@@ -413,10 +477,12 @@ def register_configs(store: ConfigStore | None = None) -> None:
     cs = store if store is not None else ConfigStore.instance()
     cs.store(name="base_config", node=Config)
     cs.store(group="model", name="schema_model", node=ModelConfig)
+    DATASET_SCHEMAS.update(dataset_schemas())  # builders registered since import, too
     for name, schema in DATASET_SCHEMAS.items():
         cs.store(group="dataset", name=f"schema_{name}", node=schema)
     cs.store(group="task", name="schema_task", node=TaskConfig)
-    cs.store(group="optimizer", name="schema_adamw", node=AdamWConfig)
+    for name, schema in OPTIMIZER_SCHEMAS.items():
+        cs.store(group="optimizer", name=f"schema_{name}", node=schema)
     for name, schema in SCHEDULER_SCHEMAS.items():
         cs.store(group="scheduler", name=f"schema_{name}", node=schema)
     cs.store(group="trainer", name="schema_trainer", node=TrainerConfig)

@@ -1,0 +1,148 @@
+"""Stateful training over token streams: exact state carry through the network (S4 and S4D),
+tbptt detaches, and a tiny synthetic stream dataset trains end to end."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from s4_train import run_experiment
+from s4_train.network import build_network
+from s4_train.spec import DataSpec
+from s4_train.stateful import StreamChunks, batchify
+
+VOCAB = 7
+SPEC = DataSpec(
+    d_input=VOCAB, d_output=VOCAB, l_max=16, input_kind="token", output_kind="seq_class"
+)
+TASK = {"encoder": "auto", "positional": "none", "pool": "mean", "metrics": []}
+
+
+def _model(mode: str) -> dict:
+    return {
+        "backbone": "sequence_model",
+        "d_model": 6,
+        "n_layers": 2,
+        "dropout": 0.0,
+        "prenorm": True,
+        "norm": "layer",
+        "residual": True,
+        "layer": {"mode": mode, "d_state": 4, "lr": None},
+    }
+
+
+@pytest.mark.parametrize("mode", ["dplr", "diag"])
+def test_two_chunks_with_carried_state_equal_one_of_twice_the_length(mode) -> None:
+    """bptt through the carried state (float64): outputs and gradients of two consecutive
+    chunks == one forward over the whole sequence (the stateless convolution)."""
+    torch.manual_seed(0)
+    net = build_network(_model(mode), TASK, SPEC).double()
+    x = torch.randint(0, VOCAB, (3, 16))
+    full = net(x)
+    state = net.backbone.default_state(3)
+    first, state = net.forward_with_state(x[:, :8], state)
+    second, _ = net.forward_with_state(x[:, 8:], state)
+    chunked = torch.cat([first, second], dim=1)
+    assert (chunked - full).abs().max() / full.abs().max() < 1e-10
+
+    weights = torch.randn_like(full)
+    grads_full = torch.autograd.grad((full * weights).sum(), list(net.parameters()))
+    grads_chunk = torch.autograd.grad((chunked * weights).sum(), list(net.parameters()))
+    for a, b in zip(grads_full, grads_chunk, strict=True):
+        assert torch.allclose(a, b, rtol=1e-8, atol=1e-10)
+
+
+def test_tbptt_detaches_the_carried_state() -> None:
+    from s4_train import SequenceLightningModule
+
+    module = SequenceLightningModule(
+        model=_model("diag"),
+        task=TASK,
+        optimizer={"name": "adamw", "lr": 1e-3, "weight_decay": 0.0},
+        scheduler={"name": "constant"},
+        spec=dict(SPEC.__dict__),
+        metrics=[],
+        state={"mode": "tbptt", "seq_len": 8},
+    )
+    x = torch.randint(0, VOCAB, (2, 16))
+    out1 = module._forward_carrying_state(x[:, :8], "train")
+    carried = module._carried["train"]
+    leaves = [t for t in carried if isinstance(t, torch.Tensor)]
+    assert leaves and all(not t.requires_grad for t in leaves)  # no grad into batch 1
+    out1.sum().backward()  # frees batch 1's graph
+    out2 = module._forward_carrying_state(x[:, 8:], "train")
+    out2.sum().backward()  # would raise if batch 2's graph reached into batch 1's
+    # and the carried forward is the exact continuation
+    with torch.no_grad():
+        ref = module.network(x)[:, 8:]
+    assert torch.allclose(out2.detach(), ref, rtol=1e-4, atol=1e-5)
+    module.on_train_epoch_start()
+    assert "train" not in module._carried  # reset at every epoch start
+
+
+def test_batchify_and_chunks_give_next_token_targets() -> None:
+    stream = torch.arange(23)
+    rows = batchify(stream, 2)
+    assert rows.tolist() == [list(range(11)), list(range(11, 22))]
+    chunks = StreamChunks(stream, batch_size=2, seq_len=4)
+    assert len(chunks) == 2 and chunks.dropped_tokens == 2  # 10 inputs per row: 4 + 4 (+ 2)
+    x, y = chunks[1]
+    assert x.tolist() == [[4, 5, 6, 7], [15, 16, 17, 18]]
+    assert y.tolist() == [[5, 6, 7, 8], [16, 17, 18, 19]]
+    with pytest.raises(ValueError, match=r"train\.state\.seq_len"):
+        StreamChunks(stream, 2, 0)
+
+
+def _stream_builder(*, n_tokens: int = 400, seed: int = 0):
+    """A tiny LM dataset: a noisy periodic token stream, exposed as ``info["streams"]``."""
+    from s4_tasks.base import SequenceDataset
+
+    g = torch.Generator().manual_seed(seed)
+    period = torch.arange(n_tokens) % VOCAB
+    noise = torch.randint(0, VOCAB, (n_tokens,), generator=g)
+    stream = torch.where(torch.rand(n_tokens, generator=g) < 0.1, noise, period).long()
+    streams = {"train": stream, "val": stream[: n_tokens // 2], "test": stream[n_tokens // 2 :]}
+    pairs = [(stream[i : i + 16], stream[i + 1 : i + 17]) for i in range(0, n_tokens - 17, 16)]
+    return SequenceDataset(
+        train=pairs, val=pairs[:2], test=pairs[:2], d_input=VOCAB, d_output=VOCAB, l_max=16,
+        input_kind="token", output_kind="seq_class", l_output=16, name="toy_stream",
+        chance=1 / VOCAB, info={"streams": streams},
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("layer_mode", ["dplr", "diag"])
+def test_tbptt_trains_on_a_stream_and_logs_lm_metrics(layer_mode, tiny, tmp_path, monkeypatch):
+    from s4_tasks import registry
+
+    monkeypatch.setitem(registry.DATASETS, "toy_stream", _stream_builder)
+    overrides = [o for o in tiny if not o.startswith("trainer.limit_")]
+    overrides += ["dataset=npz", "~dataset", "+dataset.name=toy_stream", "task.pool=last"]
+    overrides += [f"model.layer.mode={layer_mode}", "train.state.mode=tbptt"]
+    overrides += ["train.state.seq_len=16", "loader.batch_size=4", "trainer.max_epochs=2"]
+    results = run_experiment(overrides, output_dir=tmp_path)
+    # 400 tokens / 4 rows = 100 per row, 99 inputs -> 6 chunks of 16 per epoch
+    assert results["global_step"] == 12
+    for key in ("test/cross_entropy", "test/perplexity", "test/bits_per_dim"):
+        assert key in results["test"]
+    ce = results["test"]["test/cross_entropy"]
+    assert results["test"]["test/perplexity"] == pytest.approx(torch.tensor(ce).exp().item(), 1e-4)
+
+
+def test_perplexity_is_exp_of_the_mean_cross_entropy_not_a_mean_of_exps() -> None:
+    import math
+
+    from s4_train.lm_metrics import MeanCrossEntropyTransform
+
+    torch.manual_seed(0)
+    batches = [(torch.randn(2, 5, VOCAB) * s, torch.randint(0, VOCAB, (2, 5))) for s in (1, 4)]
+    ppl, bits = MeanCrossEntropyTransform("perplexity"), MeanCrossEntropyTransform("bits_per_dim")
+    total, count = 0.0, 0
+    for logits, y in batches:
+        ppl.update(logits, y)
+        bits.update(logits, y)
+        for b in range(2):  # brute force: per-token -log softmax
+            for t in range(5):
+                total -= float(torch.log_softmax(logits[b, t].double(), -1)[y[b, t]])
+                count += 1
+    assert float(ppl.compute()) == pytest.approx(math.exp(total / count), rel=1e-6)
+    assert float(bits.compute()) == pytest.approx(total / count / math.log(2), rel=1e-6)
