@@ -115,6 +115,11 @@ def build_backbone(model: dict[str, Any]) -> nn.Module:
             layer=layer,
             pool=model.get("pool"),
             residual=model["residual"],
+            **{
+                key: model[key]
+                for key in ("tie_dropout", "n_repeat", "track_norms", "dropinp", "drop_path")
+                if key in model
+            },
         )
     if backbone == "s4d_minimal":
         return MinimalS4DStack(

@@ -155,6 +155,12 @@ class ModelConfig:
     prenorm: bool = True
     norm: str = "layer"
     residual: bool = True
+    # s4_layers.SequenceModel options with the original's meaning (see docs/porting.md)
+    tie_dropout: bool = False
+    n_repeat: int = 1
+    track_norms: bool = True
+    dropinp: float = 0.0
+    drop_path: float = 0.0
     layer: LayerConfig = field(default_factory=LayerConfig)
     sashimi: SashimiConfig = field(default_factory=SashimiConfig)
     # s4_layers.SequenceModel ``pool``: e.g. {stride: 4, expand: 2}; None = no pooling
