@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from s4_tasks.arrays import npz
+from s4_tasks.audio import audio_folder, audio_synthetic, sc09
 from s4_tasks.base import SequenceDataset
 from s4_tasks.cifar import cifar10
 from s4_tasks.mnist import mnist
@@ -24,6 +25,9 @@ DATASETS: dict[str, Callable[..., SequenceDataset]] = {
     "cifar10": cifar10,
     "speech_commands": speech_commands,
     "npz": npz,
+    "audio_synthetic": audio_synthetic,
+    "audio_folder": audio_folder,
+    "sc09": sc09,
 }
 
 
