@@ -74,7 +74,7 @@ def test_audio_folder_truncated_file_named(tmp_path):
         _write(tmp_path / f"c{k}.wav", 8000, np.zeros(400))
     bad = tmp_path / "c1.wav"
     bad.write_bytes(bad.read_bytes()[:-100])
-    with pytest.raises(DataFormatError, match="c1.wav"):
+    with pytest.raises(DataFormatError, match=r"c1\.wav"):
         get_dataset("audio_folder", root=str(tmp_path), seq_len=64, sample_rate=8000)
 
 
