@@ -191,6 +191,67 @@ class NpzConfig:
     vocab: int | None = None
 
 
+@dataclass
+class CharConfig:
+    name: str = "char"
+    path: str | None = None
+    seq_len: int = 256
+    level: str = "char"
+    val_fraction: float = 0.05
+    test_fraction: float = 0.05
+
+
+@dataclass
+class Wikitext2Config:
+    name: str = "wikitext2"
+    root: str = "data/wikitext-2"
+    seq_len: int = 512
+
+
+@dataclass
+class Wikitext103Config:
+    name: str = "wikitext103"
+    root: str = "data/wikitext-103"
+    seq_len: int = 8192
+
+
+@dataclass
+class AudioSyntheticConfig:
+    name: str = "audio_synthetic"
+    seq_len: int = 1024
+    sample_rate: int = 8000
+    clip_seconds: float = 0.5
+    n_train: int = 256
+    n_val: int = 32
+    n_test: int = 32
+    quantization: str = "mu-law"
+    bits: int = 8
+    seed: int = 0
+
+
+@dataclass
+class AudioFolderConfig:
+    name: str = "audio_folder"
+    root: str = "data/audio"
+    seq_len: int = 16000
+    sample_rate: int = 16000
+    quantization: str = "mu-law"
+    bits: int = 8
+    val_fraction: float = 0.1
+    test_fraction: float = 0.1
+    seed: int = 0
+
+
+@dataclass
+class Sc09Config:
+    name: str = "sc09"
+    root: str = "data/speech_commands_v0.02"
+    seq_len: int = 16000
+    sample_rate: int = 16000
+    quantization: str = "mu-law"
+    bits: int = 8
+
+
 DATASET_SCHEMAS: dict[str, type] = {
     "copying": CopyingConfig,
     "adding": AddingConfig,
@@ -198,6 +259,12 @@ DATASET_SCHEMAS: dict[str, type] = {
     "cifar10": Cifar10Config,
     "speech_commands": SpeechCommandsConfig,
     "npz": NpzConfig,
+    "char": CharConfig,
+    "wikitext2": Wikitext2Config,
+    "wikitext103": Wikitext103Config,
+    "audio_synthetic": AudioSyntheticConfig,
+    "audio_folder": AudioFolderConfig,
+    "sc09": Sc09Config,
 }
 
 # ----------------------------------------------------------------------------------------------
