@@ -67,6 +67,19 @@ def test_vocab_cache_is_keyed_by_checksum(tmp_path):
     assert len(list(root.glob(".s4_vocab_*.json"))) == 2
 
 
+def test_token_streams_are_cached_and_invalidated(tmp_path):
+    root = _write(tmp_path)
+    first = get_dataset("wikitext2", root=str(root), seq_len=2).info["streams"]
+    assert len(list(root.glob(".s4_tokens_*.npy"))) == 3
+    again = get_dataset("wikitext2", root=str(root), seq_len=2).info["streams"]
+    for split in first:
+        assert torch.equal(first[split], again[split]) and again[split].dtype == torch.int64
+    _write(root, test=" the the game .\n")
+    changed = get_dataset("wikitext2", root=str(root), seq_len=2).info["streams"]
+    assert torch.equal(changed["train"], first["train"])
+    assert len(changed["test"]) == 5 and not torch.equal(changed["test"], first["test"])
+
+
 def test_wikitext_missing_and_corrupt_files_named(tmp_path):
     with pytest.raises(MissingDataError, match=r"wiki\.train\.tokens"):
         get_dataset("wikitext2", root=str(tmp_path))

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+from array import array
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from s4_tasks.base import DataFormatError
@@ -68,13 +70,13 @@ class Vocab:
             data = tokens.encode("utf-8") if isinstance(tokens, str) else bytes(tokens)  # type: ignore[arg-type]
             return torch.frombuffer(bytearray(data), dtype=torch.uint8).to(torch.int64)
         unk_id = self.stoi.get(self.unk) if self.unk is not None else None
-        ids = []
+        ids = array("q")  # 8 bytes per id, not a list of Python ints
         for token in tokens:
             idx = self.stoi.get(token, unk_id)
             if idx is None:
                 raise DataFormatError(f"{where}: token {token!r} is not in the vocabulary")
             ids.append(idx)
-        return torch.tensor(ids, dtype=torch.int64)
+        return torch.from_numpy(np.frombuffer(ids, dtype=np.int64).copy())
 
     def decode(self, ids: torch.Tensor | Sequence[int]) -> str:
         """The text of ids ``(T,)``."""
