@@ -43,7 +43,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     )
     print(
         "no download: copying, adding, audio_synthetic, char (shipped text); "
-        "your own files: npz, audio_folder, char --path"
+        "your own files: npz, audio_folder, char (path=FILE)"
     )
     return 0
 
