@@ -96,8 +96,8 @@ def test_download_extracts_archives_to_the_standard_layout(tmp_path):
     out = download("words", root, sources={"words": source}, progress=False)
     assert out == root / "words_v1"
     assert _listing(root) == [
-        "words_v1", "words_v1/LICENSE", "words_v1/testing_list.txt", "words_v1/yes",
-        "words_v1/yes/a.wav",
+        ".s4_manifest_words.json", "words_v1", "words_v1/LICENSE", "words_v1/testing_list.txt",
+        "words_v1/yes", "words_v1/yes/a.wav",
     ]  # fmt: skip
     # Present now: a second call does nothing (even with every mirror gone).
     offline = Source(**{**source.__dict__, "resources": ()})

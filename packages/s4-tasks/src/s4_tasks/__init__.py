@@ -6,7 +6,7 @@ model's (B, L, d_model) features; ``metrics`` holds accuracy, cross-entropy, bit
 perplexity and MSE. Nothing here knows about models, Lightning or Hydra.
 """
 
-from s4_tasks import decoders, encoders, fixtures, metrics
+from s4_tasks import audio, decoders, encoders, fixtures, lm, metrics
 from s4_tasks.__about__ import __version__
 from s4_tasks.arrays import npz
 from s4_tasks.base import DataFormatError, MissingDataError, SequenceDataset
@@ -33,6 +33,7 @@ __all__ = [
     "SequenceDataset",
     "__version__",
     "adding",
+    "audio",
     "build_decoder",
     "build_encoder",
     "cifar10",
@@ -43,6 +44,7 @@ __all__ = [
     "encoders",
     "fixtures",
     "get_dataset",
+    "lm",
     "loss_for",
     "metrics",
     "mnist",

@@ -8,6 +8,18 @@ it carries. Items are ``(x, y)``:
   (then ``d_input`` is the vocabulary size);
 - y: int64 scalar for ``output_kind="class"``, int64 ``(l_output,)`` for ``"seq_class"``,
   float32 ``(d_output,)`` for ``"regression"``.
+
+Next-step prediction (language and audio): ``input_kind="token"``, ``output_kind="seq_class"``,
+``l_output=L``, ``d_input=d_output=V``; x int64 ``(L,)`` and y int64 ``(L,)`` = x shifted by
+one. Their ``info`` carries what stateful training and generation need:
+
+- LM (``wikitext2``, ``wikitext103``, ``char``): ``info["streams"]`` is
+  ``{"train": LongTensor (T,), "val": ..., "test": ...}``, each split as one contiguous token
+  stream (the windowed items drop at most L tokens of its tail; the stream keeps all), and
+  ``info["vocab"]`` a :class:`s4_tasks.lm.Vocab` (``itos``, ``stoi``, ``encode``, ``decode``).
+- Audio (``audio_synthetic``, ``audio_folder``, ``sc09``): ``info = {"sample_rate": sr,
+  "quantization": "mu-law" | "linear", "bits": b}``; ``s4_tasks.audio.decode(tokens,
+  quantization, bits)`` gives the float waveform in [-1, 1].
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 s4-data list [--root DIR]
 s4-data download NAME [--root DIR] [--force] [--keep-archive] [--no-progress]
-s4-data check NAME [--root DIR]
+s4-data check NAME [--root DIR]     (re-hash the files, then load the dataset)
+s4-data verify NAME [--root DIR]    (re-hash every downloaded file against its manifest)
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from s4_tasks.download import ChecksumError, DownloadError, download, is_present
+from s4_tasks.download import ChecksumError, DownloadError, download
+from s4_tasks.manifest import status, verify
 from s4_tasks.sources import SOURCES
 
 DEFAULT_ROOT = "data"
@@ -30,12 +32,19 @@ def _size(nbytes: int | None) -> str:
 
 def cmd_list(args: argparse.Namespace) -> int:
     root = Path(args.root)
-    print(f"{'name':<17}{'size':>11}  {'status':<8} loader root / description")
+    print(f"{'name':<17}{'size':>11}  {'status':<10} loader root / description")
     for name, source in SOURCES.items():
-        status = "present" if is_present(source, root) else "missing"
-        print(f"{name:<17}{_size(source.size):>11}  {status:<8} {root / source.loader_root}")
-        print(f"{'':<38} {source.description}")
-    print("synthetic (no download): copying, adding; user arrays: npz")
+        state = status(source, root).state
+        print(f"{name:<17}{_size(source.size):>11}  {state:<10} {root / source.loader_root}")
+        print(f"{'':<40} {source.description}")
+    print(
+        "present = every downloaded file there with its size (`s4-data verify` re-hashes); "
+        "unverified = placed by hand (no download manifest)"
+    )
+    print(
+        "no download: copying, adding, audio_synthetic, char (shipped text); "
+        "your own files: npz, audio_folder, char (path=FILE)"
+    )
     return 0
 
 
@@ -55,10 +64,31 @@ def cmd_download(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report_verify(name: str, root: str) -> int:
+    result = verify(SOURCES[name], root, progress=True)
+    for problem in result.problems:
+        print(f"s4-data verify {name}: {problem}", file=sys.stderr)
+    if result.problems:
+        print(
+            f"s4-data verify {name}: error: {len(result.problems)} problem(s); download again "
+            f"with `s4-data download {name} --root {root} --force`",
+            file=sys.stderr,
+        )
+        return 1
+    print(f"{name}: all {result.n_files} files verified (size and SHA-256)")
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    return _report_verify(args.name, args.root)
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     from s4_tasks.registry import get_dataset
 
     source = SOURCES[args.name]
+    if status(source, args.root).state != "unverified" and _report_verify(args.name, args.root):
+        return 1
     try:
         task = get_dataset(args.name, root=str(Path(args.root) / source.loader_root))
         x, y = task.train[0]
@@ -89,6 +119,10 @@ def build_parser() -> argparse.ArgumentParser:
     p_check.add_argument("name", choices=sorted(SOURCES))
     p_check.add_argument("--root", default=DEFAULT_ROOT, help="data folder (default: data)")
     p_check.set_defaults(func=cmd_check)
+    p_verify = sub.add_parser("verify", help="re-hash every downloaded file (size and SHA-256)")
+    p_verify.add_argument("name", choices=sorted(SOURCES))
+    p_verify.add_argument("--root", default=DEFAULT_ROOT, help="data folder (default: data)")
+    p_verify.set_defaults(func=cmd_verify)
     return parser
 
 

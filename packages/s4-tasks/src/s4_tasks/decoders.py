@@ -82,3 +82,78 @@ def build_decoder(
     if pool not in POOLS:
         raise ValueError(f"pool must be one of {POOLS}, got {pool!r}")
     return PooledDecoder(d_model, d_output, pool)
+
+
+class AdaptiveSoftmax(nn.Module):
+    """Adaptive softmax (Grave et al. 2017): ``(B, L, d_model)`` -> log-probs ``(B, L, V)``.
+
+    The head scores the ``cutoffs[0]`` frequent words plus one entry per tail cluster; a word
+    w in tail cluster i is scored through that entry::
+
+        log p(w) = log softmax(head(h))[w]                                  (head words)
+        log p(w) = log softmax(head(h))[c0 + i] + log softmax(tail_i(P_i h))[w - start_i]
+
+    with ``P_i: d_model -> d_i`` (``d_i = d_model // div_val**i``). With no cutoffs it is the
+    full softmax of one linear map. ``tie_to`` (an ``encoders.AdaptiveInput`` with the same
+    clusters) shares each cluster's output matrix with its input embedding and ``P_i`` with
+    the transposed input projection. The output already is normalised log-probabilities, so
+    a cross-entropy over it (log_softmax of log-probs is the identity) gives the NLL.
+    """
+
+    def __init__(
+        self,
+        d_model: int,
+        vocab: int,
+        cutoffs: list[int],
+        div_val: float = 4.0,
+        tie_to: nn.Module | None = None,
+    ):
+        super().__init__()
+        from s4_tasks.encoders import adaptive_clusters
+
+        self.d_model, self.vocab = d_model, vocab
+        self.clusters = adaptive_clusters(vocab, list(cutoffs), d_model, div_val)
+        if tie_to is not None and getattr(tie_to, "clusters", None) != self.clusters:
+            raise ValueError(
+                f"tie_to: expected an AdaptiveInput with clusters {self.clusters}, "
+                f"got {getattr(tie_to, 'clusters', type(tie_to).__name__)}"
+            )
+        n_tail = len(self.clusters) - 1
+        head_words = self.clusters[0][1]
+        self.head_proj = nn.Linear(d_model, self.clusters[0][2], bias=False)
+        self.word_weights = nn.ParameterList()
+        self.word_biases = nn.ParameterList()
+        self.tail_proj = nn.ModuleList()
+        for i, (lo, hi, d) in enumerate(self.clusters):
+            if tie_to is not None:
+                weight = tie_to.embeddings[i].weight  # (hi - lo, d)
+            else:
+                weight = nn.Parameter(torch.randn(hi - lo, d) / d**0.5)
+            self.word_weights.append(weight)
+            self.word_biases.append(nn.Parameter(torch.zeros(hi - lo)))
+            if i > 0:
+                self.tail_proj.append(nn.Linear(d_model, d, bias=False))
+        if tie_to is not None:
+            with torch.no_grad():  # P_i starts as the transposed input projection, then trains
+                self.head_proj.weight.copy_(tie_to.projections[0].weight.T)
+        self.cluster_logits = nn.Linear(d_model, n_tail) if n_tail else None
+        self.head_size = head_words + n_tail
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        if h.shape[-1] != self.d_model:
+            raise ValueError(f"h: expected (..., {self.d_model}), got {tuple(h.shape)}")
+        head_words = nn.functional.linear(
+            self.head_proj(h), self.word_weights[0], self.word_biases[0]
+        )
+        if self.cluster_logits is None:
+            return torch.log_softmax(head_words, dim=-1)
+        head = torch.log_softmax(torch.cat([head_words, self.cluster_logits(h)], dim=-1), dim=-1)
+        c0 = self.clusters[0][1]
+        parts = [head[..., :c0]]
+        for i in range(1, len(self.clusters)):
+            tail = nn.functional.linear(
+                self.tail_proj[i - 1](h), self.word_weights[i], self.word_biases[i]
+            )
+            # log p(w) = log p(cluster i) + log p(w | cluster i)
+            parts.append(head[..., c0 + i - 1 : c0 + i] + torch.log_softmax(tail, dim=-1))
+        return torch.cat(parts, dim=-1)

@@ -167,8 +167,13 @@ def extract_tar(archive: str | Path, dest: str | Path) -> list[Path]:
 
 
 def is_present(source: Source, root: str | Path) -> bool:
-    """Whether ``source``'s marker file exists under ``root``."""
-    return (Path(root) / source.marker).exists()
+    """Whether every file of ``source``'s download manifest is under ``root`` with its size.
+
+    The marker file alone is not trusted (see ``s4_tasks.manifest``).
+    """
+    from s4_tasks.manifest import status
+
+    return status(source, root).state == "present"
 
 
 def download(
@@ -195,16 +200,23 @@ def download(
     root = Path(root)
     if is_present(source, root) and not force:
         return root / source.loader_root
+    from s4_tasks.manifest import write_manifest
+
     folder = root / source.download_dir
+    files: list[Path] = []
     for resource in source.resources:
         path = fetch(resource, folder, progress=progress, force=force, timeout=timeout)
         if source.extract_to is not None:
-            extract_tar(path, root / source.extract_to)
+            for top in extract_tar(path, root / source.extract_to):
+                files.extend(p for p in ([top] if top.is_file() else top.rglob("*")) if p.is_file())
             if not keep_archive:
                 path.unlink()
-    if not is_present(source, root):
+        else:
+            files.append(path)
+    if not (root / source.marker).exists():
         raise ValueError(
             f"{name}: after download, expected {root / source.marker} to exist; the archive "
             "does not have the standard layout"
         )
+    write_manifest(source, root, files)
     return root / source.loader_root

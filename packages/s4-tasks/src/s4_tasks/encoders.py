@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import torch
@@ -128,3 +129,57 @@ def build_encoder(
             raise ValueError(f"learned positions need a positive int l_max, got {l_max!r}")
         position = LearnedPosition(l_max, d_model)
     return Encoder(kind, d_input, d_model, position)
+
+
+def adaptive_clusters(vocab: int, cutoffs: list[int], d_model: int, div_val: float):
+    """``[(start, end, dim)]`` per frequency cluster: ids ``start..end-1`` get width ``dim``.
+
+    Cluster i (ids ``cutoffs[i-1] .. cutoffs[i]-1``, ids sorted by decreasing frequency) has
+    width ``d_model // div_val**i`` (at least 1), so rare words cost fewer parameters.
+    """
+    bounds = [0, *cutoffs, vocab]
+    if any(not isinstance(c, int) or isinstance(c, bool) for c in cutoffs) or any(
+        lo >= hi for lo, hi in itertools.pairwise(bounds)
+    ):
+        raise ValueError(
+            f"cutoffs: expected increasing ints in (0, vocab={vocab}), got {list(cutoffs)}"
+        )
+    if not div_val >= 1:
+        raise ValueError(f"div_val: expected a number >= 1, got {div_val!r}")
+    return [
+        (bounds[i], bounds[i + 1], max(1, int(d_model // div_val**i)))
+        for i in range(len(bounds) - 1)
+    ]
+
+
+class AdaptiveInput(nn.Module):
+    """Adaptive input embeddings (Baevski & Auli 2019): int64 ``(B, L)`` -> ``(B, L, d_model)``.
+
+    Token t in cluster i is embedded as ``P_i E_i[t - start_i]`` with ``E_i`` of width
+    ``d_i = d_model // div_val**i`` and ``P_i: d_i -> d_model`` (see ``adaptive_clusters``).
+    """
+
+    def __init__(self, vocab: int, d_model: int, cutoffs: list[int], div_val: float = 4.0):
+        super().__init__()
+        self.vocab, self.d_model = vocab, d_model
+        self.clusters = adaptive_clusters(vocab, list(cutoffs), d_model, div_val)
+        self.embeddings = nn.ModuleList(nn.Embedding(hi - lo, d) for lo, hi, d in self.clusters)
+        self.projections = nn.ModuleList(
+            nn.Linear(d, d_model, bias=False) for _, _, d in self.clusters
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dtype != torch.int64:
+            raise ValueError(f"x: expected int64 token ids, got {x.dtype}")
+        if x.numel() and (int(x.min()) < 0 or int(x.max()) >= self.vocab):
+            raise ValueError(
+                f"x: expected ids in [0, {self.vocab}), got [{int(x.min())}, {int(x.max())}]"
+            )
+        out = x.new_zeros((*x.shape, self.d_model), dtype=self.projections[0].weight.dtype)
+        for (lo, hi, _), emb, proj in zip(
+            self.clusters, self.embeddings, self.projections, strict=True
+        ):
+            mask = (x >= lo) & (x < hi)
+            if mask.any():
+                out[mask] = proj(emb(x[mask] - lo))
+        return out

@@ -11,8 +11,10 @@ from collections.abc import Callable
 from typing import Any
 
 from s4_tasks.arrays import npz
+from s4_tasks.audio import audio_folder, audio_synthetic, sc09
 from s4_tasks.base import SequenceDataset
 from s4_tasks.cifar import cifar10
+from s4_tasks.lm import char, wikitext2, wikitext103
 from s4_tasks.mnist import mnist
 from s4_tasks.speech_commands import speech_commands
 from s4_tasks.synthetic import adding, copying
@@ -24,6 +26,12 @@ DATASETS: dict[str, Callable[..., SequenceDataset]] = {
     "cifar10": cifar10,
     "speech_commands": speech_commands,
     "npz": npz,
+    "audio_synthetic": audio_synthetic,
+    "audio_folder": audio_folder,
+    "sc09": sc09,
+    "wikitext2": wikitext2,
+    "wikitext103": wikitext103,
+    "char": char,
 }
 
 

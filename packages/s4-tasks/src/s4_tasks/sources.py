@@ -18,7 +18,7 @@ as None (size / md5 only) rather than guessed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 SHA256_PROVENANCE = "published digests (TFDS / Keras / torchaudio), cross-checked"
 
@@ -149,3 +149,11 @@ SOURCES: dict[str, Source] = {
         marker="speech_commands_v0.02/testing_list.txt",
     ),
 }
+
+# SC09 (the digits zero..nine, SaShiMi) is read from the Speech Commands archive itself:
+# `s4-data download sc09` fetches and verifies the same file into the same layout.
+SOURCES["sc09"] = replace(
+    SOURCES["speech_commands"],
+    name="sc09",
+    description="SC09: the spoken digits of Speech Commands v0.02 (same archive), audio LM",
+)
