@@ -191,6 +191,20 @@ class NpzConfig:
     vocab: int | None = None
 
 
+@dataclass
+class ListopsConfig:
+    name: str = "listops"
+    root: str | None = None
+    max_length: int = 2000
+    min_length: int = 500
+    max_depth: int = 10
+    max_args: int = 10
+    n_train: int = 96000
+    n_val: int = 2000
+    n_test: int = 2000
+    seed: int = 0
+
+
 DATASET_SCHEMAS: dict[str, type] = {
     "copying": CopyingConfig,
     "adding": AddingConfig,
@@ -198,6 +212,7 @@ DATASET_SCHEMAS: dict[str, type] = {
     "cifar10": Cifar10Config,
     "speech_commands": SpeechCommandsConfig,
     "npz": NpzConfig,
+    "listops": ListopsConfig,
 }
 
 # ----------------------------------------------------------------------------------------------
