@@ -55,8 +55,8 @@ class SequenceLightningModule(pl.LightningModule):
         return self.network(x)
 
     def _step(self, batch: Any, split: str) -> torch.Tensor:
-        x, y = batch
-        out = self(x)
+        x, y, *rest = batch  # (x, y) or (x, y, lengths) for padded token tasks
+        out = self.network(x, *rest)
         loss = self.loss_fn(out, y)
         batch_size = int(x.shape[0])
         self.log(

@@ -89,7 +89,11 @@ class MinimalS4DStack(nn.Module):
 
 
 class SequenceNetwork(nn.Module):
-    """encoder -> backbone -> decoder; ``forward(x) -> logits or predictions``."""
+    """encoder -> backbone -> decoder; ``forward(x, lengths=None) -> logits or predictions``.
+
+    ``lengths`` (B,) of padded token tasks go to the pooling decoder, so padded steps never
+    reach the pooled features (exact for causal backbones: a step only sees earlier steps).
+    """
 
     def __init__(self, encoder: nn.Module, backbone: nn.Module, decoder: nn.Module) -> None:
         super().__init__()
@@ -97,10 +101,10 @@ class SequenceNetwork(nn.Module):
         self.backbone = backbone
         self.decoder = decoder
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
         h = self.encoder(x)
         h = _first(self.backbone(h))
-        return self.decoder(h)
+        return self.decoder(h) if lengths is None else self.decoder(h, lengths)
 
 
 def _enum_name(value: Any) -> Any:

@@ -1,7 +1,9 @@
 """Decoders: (B, L, d_model) features -> predictions.
 
 - class / regression: pool over L, then a linear map: (B, L, d_model) -> (B, d_output), with
-  pool "last" (h[:, -1]), "mean" (1/L sum_l h[:, l]) or "sum" (sum_l h[:, l]).
+  pool "last" (h[:, -1]), "mean" (1/L sum_l h[:, l]) or "sum" (sum_l h[:, l]). With
+  ``lengths`` (B,) (padded token tasks) only the steps l < lengths[b] count: "last" takes
+  h[b, lengths[b] - 1], "mean" divides by lengths[b].
 - seq_class: the last ``l_output`` steps, each mapped linearly:
   (B, L, d_model) -> (B, l_output, d_output) (all L steps when ``l_output`` is None).
 """
@@ -15,14 +17,34 @@ POOLS = ("last", "mean", "sum")
 OUTPUT_KINDS = ("class", "seq_class", "regression")
 
 
-def pool_sequence(h: torch.Tensor, pool: str) -> torch.Tensor:
-    """(B, L, D) -> (B, D) by ``pool`` in {"last", "mean", "sum"}."""
+def pool_sequence(h: torch.Tensor, pool: str, lengths: torch.Tensor | None = None) -> torch.Tensor:
+    """(B, L, D) -> (B, D) by ``pool`` in {"last", "mean", "sum"}; ``lengths`` (B,) masks
+    the padded steps l >= lengths[b] out of every pool."""
+    if lengths is not None:
+        return _pool_valid(h, pool, lengths)
     if pool == "last":
         return h[:, -1]
     if pool == "mean":
         return h.mean(dim=1)
     if pool == "sum":
         return h.sum(dim=1)
+    raise ValueError(f"pool must be one of {POOLS}, got {pool!r}")
+
+
+def _pool_valid(h: torch.Tensor, pool: str, lengths: torch.Tensor) -> torch.Tensor:
+    B, L, _ = h.shape
+    lengths = lengths.to(device=h.device, dtype=torch.long).reshape(-1)
+    if lengths.shape[0] != B or bool((lengths < 1).any()) or bool((lengths > L).any()):
+        raise ValueError(f"lengths: expected {B} values in [1, {L}], got {lengths.tolist()}")
+    if pool == "last":
+        return h[torch.arange(B, device=h.device), lengths - 1]
+    # valid[b, l] = 1 if l < lengths[b]: padded steps contribute exactly zero
+    valid = (torch.arange(L, device=h.device)[None, :] < lengths[:, None]).to(h.dtype)
+    total = torch.einsum("bld,bl->bd", h, valid)
+    if pool == "sum":
+        return total
+    if pool == "mean":
+        return total / lengths[:, None].to(h.dtype)
     raise ValueError(f"pool must be one of {POOLS}, got {pool!r}")
 
 
@@ -34,10 +56,10 @@ class PooledDecoder(nn.Module):
         self.d_model, self.pool = d_model, pool
         self.output = nn.Linear(d_model, d_output)
 
-    def forward(self, h: torch.Tensor) -> torch.Tensor:
+    def forward(self, h: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
         if h.dim() != 3 or h.shape[-1] != self.d_model:
             raise ValueError(f"decoder expects (B, L, {self.d_model}), got {tuple(h.shape)}")
-        return self.output(pool_sequence(h, self.pool))
+        return self.output(pool_sequence(h, self.pool, lengths))
 
 
 class SequenceDecoder(nn.Module):

@@ -13,6 +13,7 @@ from typing import Any
 from s4_tasks.arrays import npz
 from s4_tasks.base import SequenceDataset
 from s4_tasks.cifar import cifar10
+from s4_tasks.lra.listops import listops
 from s4_tasks.mnist import mnist
 from s4_tasks.speech_commands import speech_commands
 from s4_tasks.synthetic import adding, copying
@@ -24,6 +25,7 @@ DATASETS: dict[str, Callable[..., SequenceDataset]] = {
     "cifar10": cifar10,
     "speech_commands": speech_commands,
     "npz": npz,
+    "listops": listops,
 }
 
 
