@@ -20,7 +20,21 @@ TINY_LISTOPS = [
     "dataset.n_test=8",
 ]
 
-EXPERIMENTS = {"lra/listops-s4": TINY_LISTOPS, "lra/listops-s4d": TINY_LISTOPS}
+TINY_PATHFINDER = ["dataset.n_samples=24"]
+
+EXPERIMENTS = {
+    "lra/listops-s4": TINY_LISTOPS,
+    "lra/listops-s4d": TINY_LISTOPS,
+    "lra/pathfinder-s4": TINY_PATHFINDER,
+    "lra/pathfinder-s4d": TINY_PATHFINDER,
+    "lra/pathx-s4": TINY_PATHFINDER,
+    "lra/pathx-s4d": TINY_PATHFINDER,
+}
+GENERATED = {
+    "listops": "GENERATED ListOps",
+    "pathfinder": "GENERATED Pathfinder",
+    "pathx": "GENERATED Pathfinder-128",
+}
 
 
 def test_every_lra_experiment_is_covered(config_dir) -> None:
@@ -34,14 +48,14 @@ def test_lra_experiment_trains_two_steps(name, tiny, tmp_path, caplog) -> None:
         results = run_experiment(
             [f"experiment={name}", *tiny, *EXPERIMENTS[name]], output_dir=tmp_path / "run"
         )
-    assert "GENERATED ListOps" in caplog.text
+    assert GENERATED[name.split("/")[1].rsplit("-", 1)[0]] in caplog.text
     assert results["global_step"] == 2
     assert math.isfinite(results["test"]["test/loss"])
     assert 0.0 <= results["test"]["test/accuracy"] <= 1.0
-    assert results["chance"] == pytest.approx(0.1)
+    assert 0.0 < results["chance"] < 1.0
 
 
-@pytest.mark.parametrize("name", sorted(EXPERIMENTS))
+@pytest.mark.parametrize("name", ["lra/listops-s4", "lra/listops-s4d"])
 @pytest.mark.parametrize("pool", ["mean", "last"])
 def test_extra_padding_gives_identical_logits(name, pool) -> None:
     from omegaconf import OmegaConf

@@ -14,6 +14,7 @@ from s4_tasks.arrays import npz
 from s4_tasks.base import SequenceDataset
 from s4_tasks.cifar import cifar10
 from s4_tasks.lra.listops import listops
+from s4_tasks.lra.pathfinder import pathfinder
 from s4_tasks.mnist import mnist
 from s4_tasks.speech_commands import speech_commands
 from s4_tasks.synthetic import adding, copying
@@ -26,6 +27,7 @@ DATASETS: dict[str, Callable[..., SequenceDataset]] = {
     "speech_commands": speech_commands,
     "npz": npz,
     "listops": listops,
+    "pathfinder": pathfinder,
 }
 
 
