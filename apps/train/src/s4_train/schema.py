@@ -205,6 +205,19 @@ class ListopsConfig:
     seed: int = 0
 
 
+@dataclass
+class PathfinderConfig:
+    name: str = "pathfinder"
+    root: str | None = None
+    resolution: int = 32
+    difficulty: str = "curv_baseline"
+    n_samples: int = 20000
+    n_distractors: int = 3
+    val_split: float = 0.1
+    test_split: float = 0.1
+    seed: int = 0
+
+
 DATASET_SCHEMAS: dict[str, type] = {
     "copying": CopyingConfig,
     "adding": AddingConfig,
@@ -213,6 +226,7 @@ DATASET_SCHEMAS: dict[str, type] = {
     "speech_commands": SpeechCommandsConfig,
     "npz": NpzConfig,
     "listops": ListopsConfig,
+    "pathfinder": PathfinderConfig,
 }
 
 # ----------------------------------------------------------------------------------------------
