@@ -8,6 +8,13 @@ it carries. Items are ``(x, y)``:
   (then ``d_input`` is the vocabulary size);
 - y: int64 scalar for ``output_kind="class"``, int64 ``(l_output,)`` for ``"seq_class"``,
   float32 ``(d_output,)`` for ``"regression"``.
+
+Extension for padded token tasks (LRA ListOps; ``info["padded"] = True``): items are
+``(x, y, length)`` with x int64 ``(l_max,)`` padded with id 0 after the first ``length``
+tokens and ``length`` an int64 scalar in ``[1, l_max]``. Collated, ``lengths`` (B,) is the
+third batch element; models pass it to the pooling decoder so padded steps never reach
+pooled features or the loss. (Reserved for a pair input, e.g. LRA retrieval:
+``((x1, x2), y, (length1, length2))``.)
 """
 
 from __future__ import annotations

@@ -96,7 +96,9 @@ def test_reader_errors_name_the_file(tmp_path) -> None:
     meta.write_text("imgs/0 sample_0.png\n")
     with pytest.raises(DataFormatError, match=r"0\.npy:1"):
         pathfinder(root=str(tmp_path))
-    with pytest.raises(MissingDataError, match="pathfinder64/curv_baseline/metadata"):
+    with pytest.raises(
+        MissingDataError, match=r"pathfinder64/curv_baseline/metadata.*lra_release\.gz"
+    ):
         pathfinder(root=str(tmp_path / "nothing"), resolution=64)
     with pytest.raises(ValueError, match="resolution must be one of"):
         pathfinder(resolution=48)

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from s4_tasks.base import DataFormatError, SequenceDataset, check_int, missing_data
-from s4_tasks.lra.padding import PaddedTokens, pad_tokens
+from s4_tasks.base import DataFormatError, SequenceDataset, check_int
+from s4_tasks.lra.padding import PaddedTokens, missing_lra, pad_tokens
 
 log = logging.getLogger(__name__)
 
@@ -187,10 +187,10 @@ def listops(
     n_test: int = 2000,
     seed: int = 0,
 ) -> SequenceDataset:
-    """ListOps: the release TSVs under ``root`` (``listops-1000/basic_*.tsv`` or the folder
-    itself), or, with ``root=None``, expressions generated from ``seed`` (``n_*`` items per
-    split, ``min_length..max_length`` tokens; ``min_length``/``max_depth``/``max_args``/``n_*``
-    apply to the generator only)."""
+    """ListOps from the release TSVs under ``root`` (``[lra_release/]listops-1000/basic_*.tsv``
+    or that folder itself), or, with ``root=None``, generated from ``seed``: ``n_*`` items per
+    split of ``min_length..max_length`` tokens (``min_length``, ``max_depth``, ``max_args``
+    and ``n_*`` apply to the generator only)."""
     max_length = check_int("max_length", max_length, 2)
     if root is None:
         min_length = check_int("min_length", min_length, 1)
@@ -217,12 +217,14 @@ def listops(
         source = "generated"
     else:
         folder = Path(root)
+        if (folder / "lra_release").is_dir():
+            folder = folder / "lra_release"
         if (folder / "listops-1000").is_dir():
             folder = folder / "listops-1000"
         splits = []
         for split, fname in SPLIT_FILES.items():
             if not (folder / fname).is_file():
-                raise missing_data("listops", root, f"{split} split file {fname}")
+                raise missing_lra("listops", root, f"{split} split file {fname}")
             splits.append(PaddedTokens(*read_listops_tsv(folder / fname, max_length), max_length))
         source = str(folder)
     return SequenceDataset(
@@ -236,5 +238,5 @@ def listops(
         name="listops",
         chance=0.1,
         classes=[str(d) for d in range(10)],
-        info={"source": source, "pad_id": 0, "vocab": list(LISTOPS_VOCAB)},
+        info={"source": source, "padded": True, "pad_id": 0, "vocab": list(LISTOPS_VOCAB)},
     )

@@ -16,6 +16,20 @@ from torch.utils.data import Dataset
 
 PAD_ID = 0
 
+LRA_RELEASE_URL = "https://storage.googleapis.com/long-range-arena/lra_release.gz"
+
+
+def missing_lra(name: str, root: str, what: str):
+    """MissingDataError for an absent LRA release file: names the file, the path, and where
+    the release archive comes from (the LRA authors' public bucket; a gzip'd tar)."""
+    from s4_tasks.base import MissingDataError
+
+    return MissingDataError(
+        f"{name}: {what} not found under {root!r}. It is part of the Long Range Arena release "
+        f"{LRA_RELEASE_URL} (tar.gz, ~7.7 GB; extract it and pass the lra_release/ folder as "
+        f"dataset.root), or drop dataset.root to use the generated {name} task."
+    )
+
 
 def pad_tokens(ids: Sequence[int] | np.ndarray, l_max: int) -> tuple[torch.Tensor, torch.Tensor]:
     """``ids`` (n,) -> (x (l_max,) int64 padded with PAD_ID, length int64 scalar).

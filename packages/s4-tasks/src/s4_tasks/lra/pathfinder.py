@@ -29,9 +29,9 @@ from s4_tasks.base import (
     SequenceDataset,
     check_choice,
     check_int,
-    missing_data,
     split_indices,
 )
+from s4_tasks.lra.padding import missing_lra
 
 log = logging.getLogger(__name__)
 
@@ -203,10 +203,12 @@ def pathfinder(
     else:
         check_choice("difficulty", difficulty, DIFFICULTIES)
         folder = Path(root)
+        if (folder / "lra_release").is_dir():
+            folder = folder / "lra_release"
         if (folder / f"pathfinder{resolution}" / difficulty).is_dir():
             folder = folder / f"pathfinder{resolution}" / difficulty
         if not (folder / "metadata").is_dir():
-            raise missing_data("pathfinder", root, f"pathfinder{resolution}/{difficulty}/metadata")
+            raise missing_lra("pathfinder", root, f"pathfinder{resolution}/{difficulty}/metadata")
         items = read_metadata(folder)
         if not items:
             raise DataFormatError(f"{folder / 'metadata'}: no metadata lines")
