@@ -29,12 +29,28 @@ EXPERIMENTS = {
     "lra/pathfinder-s4d": TINY_PATHFINDER,
     "lra/pathx-s4": TINY_PATHFINDER,
     "lra/pathx-s4d": TINY_PATHFINDER,
+    "lra/text-s4": ["dataset.root={root}", "dataset.max_length=64", "dataset.val_split=0.25"],
+    "lra/text-s4d": ["dataset.root={root}", "dataset.max_length=64", "dataset.val_split=0.25"],
 }
 GENERATED = {
     "listops": "GENERATED ListOps",
     "pathfinder": "GENERATED Pathfinder",
     "pathx": "GENERATED Pathfinder-128",
+    "text": "",
 }
+
+
+@pytest.fixture(scope="module")
+def lra_root(tmp_path_factory) -> str:
+    """A tiny aclImdb tree in the release layout."""
+    root = tmp_path_factory.mktemp("lra")
+    for split in ("train", "test"):
+        for cls in ("pos", "neg"):
+            d = root / "aclImdb" / split / cls
+            d.mkdir(parents=True)
+            for k in range(6):
+                (d / f"{k}_1.txt").write_text(f"{cls} review number {k} " * (k + 1))
+    return str(root)
 
 
 def test_every_lra_experiment_is_covered(config_dir) -> None:
@@ -43,11 +59,10 @@ def test_every_lra_experiment_is_covered(config_dir) -> None:
 
 
 @pytest.mark.parametrize("name", sorted(EXPERIMENTS))
-def test_lra_experiment_trains_two_steps(name, tiny, tmp_path, caplog) -> None:
+def test_lra_experiment_trains_two_steps(name, tiny, lra_root, tmp_path, caplog) -> None:
+    extra = [o.format(root=lra_root) for o in EXPERIMENTS[name]]
     with caplog.at_level("WARNING"):
-        results = run_experiment(
-            [f"experiment={name}", *tiny, *EXPERIMENTS[name]], output_dir=tmp_path / "run"
-        )
+        results = run_experiment([f"experiment={name}", *tiny, *extra], output_dir=tmp_path / "r")
     assert GENERATED[name.split("/")[1].rsplit("-", 1)[0]] in caplog.text
     assert results["global_step"] == 2
     assert math.isfinite(results["test"]["test/loss"])
