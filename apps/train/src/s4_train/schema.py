@@ -218,6 +218,15 @@ class PathfinderConfig:
     seed: int = 0
 
 
+@dataclass
+class ImdbConfig:
+    name: str = "imdb"
+    root: str = "data/aclImdb"
+    max_length: int = 4096
+    val_split: float = 0.1
+    seed: int = 0
+
+
 DATASET_SCHEMAS: dict[str, type] = {
     "copying": CopyingConfig,
     "adding": AddingConfig,
@@ -227,6 +236,7 @@ DATASET_SCHEMAS: dict[str, type] = {
     "npz": NpzConfig,
     "listops": ListopsConfig,
     "pathfinder": PathfinderConfig,
+    "imdb": ImdbConfig,
 }
 
 # ----------------------------------------------------------------------------------------------
