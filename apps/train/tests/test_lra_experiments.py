@@ -31,12 +31,15 @@ EXPERIMENTS = {
     "lra/pathx-s4d": TINY_PATHFINDER,
     "lra/text-s4": ["dataset.root={root}", "dataset.max_length=64", "dataset.val_split=0.25"],
     "lra/text-s4d": ["dataset.root={root}", "dataset.max_length=64", "dataset.val_split=0.25"],
+    "lra/retrieval-s4": ["dataset.root={root}", "dataset.max_length=64"],
+    "lra/retrieval-s4d": ["dataset.root={root}", "dataset.max_length=64"],
 }
 GENERATED = {
     "listops": "GENERATED ListOps",
     "pathfinder": "GENERATED Pathfinder",
     "pathx": "GENERATED Pathfinder-128",
     "text": "",
+    "retrieval": "",
 }
 
 
@@ -50,6 +53,11 @@ def lra_root(tmp_path_factory) -> str:
             d.mkdir(parents=True)
             for k in range(6):
                 (d / f"{k}_1.txt").write_text(f"{cls} review number {k} " * (k + 1))
+    tsv = root / "lra_release" / "tsv_data"
+    tsv.mkdir(parents=True)
+    rows = "".join(f"{k % 2}\ta{k}\tb{k}\tpaper {k} text\tother {k} words {k}\n" for k in range(8))
+    for split in ("train", "eval", "test"):
+        (tsv / f"new_aan_pairs.{split}.tsv").write_text(rows)
     return str(root)
 
 
@@ -119,3 +127,32 @@ def test_extra_padding_gives_identical_logits(name, pool) -> None:
         a = net(torch.stack(xs), torch.stack(ls))
         b = net(torch.stack(xl), torch.stack(ll))
     torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-10)
+
+
+@pytest.mark.parametrize("name", ["lra/retrieval-s4", "lra/retrieval-s4d"])
+def test_retrieval_pair_padding_and_tower_order(name, lra_root) -> None:
+    from omegaconf import OmegaConf
+
+    from s4_tasks import get_dataset
+
+    cfg = compose_config(
+        [f"experiment={name}", "model.d_model=8", "model.n_layers=2", "model.layer.d_state=4"]
+    )
+    model = OmegaConf.to_container(cfg.model, resolve=True)
+    task = OmegaConf.to_container(cfg.task, resolve=True)
+    short = get_dataset("aan", root=lra_root, max_length=24)
+    long = get_dataset("aan", root=lra_root, max_length=80)
+    spec = DataSpec.from_dataset(long)
+    assert spec.pair
+    torch.manual_seed(0)
+    net = build_network(model, task, spec).double().eval()
+    batch = [torch.stack(t) for t in zip(*(short.test[i] for i in range(4)))]
+    batch_long = [torch.stack(t) for t in zip(*(long.test[i] for i in range(4)))]
+    with torch.no_grad():
+        a = net(batch[0], batch[2])
+        b = net(batch_long[0], batch_long[2])
+        # each document alone through the shared backbone, then the two-tower decoder
+        h = [net.backbone(net.encoder(batch[0][:, k]))[0] for k in range(2)]
+        ref = net.decoder(h[0], h[1], batch[2][:, 0], batch[2][:, 1])
+    torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-10)
+    torch.testing.assert_close(a, ref, rtol=1e-9, atol=1e-10)

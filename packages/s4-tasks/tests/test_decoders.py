@@ -88,3 +88,21 @@ def test_length_aware_pooling_matches_per_example_slices(pool) -> None:
 def test_length_aware_pooling_rejects_bad_lengths() -> None:
     with pytest.raises(ValueError, match="lengths: expected 2 values in"):
         pool_sequence(torch.zeros(2, 5, 3), "mean", torch.tensor([0, 3]))
+
+
+def test_retrieval_decoder_is_the_mlp_of_the_four_way_comparison() -> None:
+    from s4_tasks.decoders import RetrievalDecoder
+
+    torch.manual_seed(0)
+    dec = RetrievalDecoder(4, 2, "mean").double()
+    h1, h2 = torch.randn(3, 6, 4, dtype=torch.float64), torch.randn(3, 5, 4, dtype=torch.float64)
+    l1, l2 = torch.tensor([6, 2, 3]), torch.tensor([1, 5, 4])
+    out = dec(h1, h2, l1, l2)
+    for b in range(3):
+        u, v = h1[b, : l1[b]].mean(0), h2[b, : l2[b]].mean(0)
+        z = torch.cat([u, v, u * v, u - v])
+        w1, b1, w2, b2 = dec.mlp[0].weight, dec.mlp[0].bias, dec.mlp[2].weight, dec.mlp[2].bias
+        ref = w2 @ torch.nn.functional.gelu(w1 @ z + b1) + b2
+        torch.testing.assert_close(out[b], ref, rtol=1e-12, atol=1e-12)
+    with pytest.raises(ValueError, match="h2: expected"):
+        dec(h1, h2[..., :3])

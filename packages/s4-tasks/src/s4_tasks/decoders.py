@@ -82,6 +82,38 @@ class SequenceDecoder(nn.Module):
         return self.output(h)
 
 
+class RetrievalDecoder(nn.Module):
+    """Two-tower comparison (LRA retrieval): (B, L, D) x 2 -> (B, d_output).
+
+    u = pool(h1), v = pool(h2) (length-aware); z = [u, v, u * v, u - v] (B, 4D);
+    out = W2 gelu(W1 z + b1) + b2 with a hidden width ``d_hidden`` (default D).
+    """
+
+    def __init__(self, d_model: int, d_output: int, pool: str, d_hidden: int | None = None):
+        super().__init__()
+        if pool not in POOLS:
+            raise ValueError(f"pool must be one of {POOLS}, got {pool!r}")
+        self.d_model, self.pool = d_model, pool
+        d_hidden = d_hidden or d_model
+        self.mlp = nn.Sequential(
+            nn.Linear(4 * d_model, d_hidden), nn.GELU(), nn.Linear(d_hidden, d_output)
+        )
+
+    def forward(
+        self,
+        h1: torch.Tensor,
+        h2: torch.Tensor,
+        lengths1: torch.Tensor | None = None,
+        lengths2: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        for name, h in (("h1", h1), ("h2", h2)):
+            if h.dim() != 3 or h.shape[-1] != self.d_model:
+                raise ValueError(f"{name}: expected (B, L, {self.d_model}), got {tuple(h.shape)}")
+        u = pool_sequence(h1, self.pool, lengths1)
+        v = pool_sequence(h2, self.pool, lengths2)
+        return self.mlp(torch.cat([u, v, u * v, u - v], dim=-1))
+
+
 def build_decoder(
     output_kind: str,
     d_model: int,

@@ -13,6 +13,7 @@ from typing import Any
 from s4_tasks.arrays import npz
 from s4_tasks.base import SequenceDataset
 from s4_tasks.cifar import cifar10
+from s4_tasks.lra.aan import aan
 from s4_tasks.lra.imdb import imdb
 from s4_tasks.lra.listops import listops
 from s4_tasks.lra.pathfinder import pathfinder
@@ -30,6 +31,7 @@ DATASETS: dict[str, Callable[..., SequenceDataset]] = {
     "listops": listops,
     "pathfinder": pathfinder,
     "imdb": imdb,
+    "aan": aan,
 }
 
 

@@ -27,7 +27,7 @@ def missing_lra(name: str, root: str, what: str):
     return MissingDataError(
         f"{name}: {what} not found under {root!r}. It is part of the Long Range Arena release "
         f"{LRA_RELEASE_URL} (tar.gz, ~7.7 GB; extract it and pass the lra_release/ folder as "
-        f"dataset.root), or drop dataset.root to use the generated {name} task."
+        f"dataset.root), or (ListOps, Pathfinder) drop dataset.root to use the generated task."
     )
 
 
