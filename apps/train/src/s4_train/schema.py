@@ -227,6 +227,13 @@ class ImdbConfig:
     seed: int = 0
 
 
+@dataclass
+class AanConfig:
+    name: str = "aan"
+    root: str = "data/lra_release"
+    max_length: int = 4000
+
+
 DATASET_SCHEMAS: dict[str, type] = {
     "copying": CopyingConfig,
     "adding": AddingConfig,
@@ -237,6 +244,7 @@ DATASET_SCHEMAS: dict[str, type] = {
     "listops": ListopsConfig,
     "pathfinder": PathfinderConfig,
     "imdb": ImdbConfig,
+    "aan": AanConfig,
 }
 
 # ----------------------------------------------------------------------------------------------
