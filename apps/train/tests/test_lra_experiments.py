@@ -33,6 +33,8 @@ EXPERIMENTS = {
     "lra/text-s4d": ["dataset.root={root}", "dataset.max_length=64", "dataset.val_split=0.25"],
     "lra/retrieval-s4": ["dataset.root={root}", "dataset.max_length=64"],
     "lra/retrieval-s4d": ["dataset.root={root}", "dataset.max_length=64"],
+    "lra/image-s4": ["dataset.root={cifar}"],
+    "lra/image-s4d": ["dataset.root={cifar}"],
 }
 GENERATED = {
     "listops": "GENERATED ListOps",
@@ -40,6 +42,7 @@ GENERATED = {
     "pathx": "GENERATED Pathfinder-128",
     "text": "",
     "retrieval": "",
+    "image": "",
 }
 
 
@@ -67,8 +70,8 @@ def test_every_lra_experiment_is_covered(config_dir) -> None:
 
 
 @pytest.mark.parametrize("name", sorted(EXPERIMENTS))
-def test_lra_experiment_trains_two_steps(name, tiny, lra_root, tmp_path, caplog) -> None:
-    extra = [o.format(root=lra_root) for o in EXPERIMENTS[name]]
+def test_lra_experiment_trains_two_steps(name, tiny, lra_root, data_root, tmp_path, caplog) -> None:
+    extra = [o.format(root=lra_root, cifar=data_root) for o in EXPERIMENTS[name]]
     with caplog.at_level("WARNING"):
         results = run_experiment([f"experiment={name}", *tiny, *extra], output_dir=tmp_path / "r")
     assert GENERATED[name.split("/")[1].rsplit("-", 1)[0]] in caplog.text
