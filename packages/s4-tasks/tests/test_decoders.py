@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from s4_tasks.decoders import build_decoder
+from s4_tasks.decoders import build_decoder, pool_sequence
 
 
 def _reference(h, decoder, pool):
@@ -69,3 +69,40 @@ def test_bad_arguments_are_reported():
         build_decoder("class", 4, 0)
     with pytest.raises(ValueError, match=r"expects \(B, L, 4\), got \(2, 3\)"):
         build_decoder("class", 4, 2)(torch.randn(2, 3))
+
+
+@pytest.mark.parametrize("pool", ["last", "mean", "sum"])
+def test_length_aware_pooling_matches_per_example_slices(pool) -> None:
+    torch.manual_seed(0)
+    h = torch.randn(3, 7, 4, dtype=torch.float64)
+    lengths = torch.tensor([7, 2, 5])
+    pooled = pool_sequence(h, pool, lengths)
+    for b, n in enumerate(lengths.tolist()):
+        ref = pool_sequence(h[b : b + 1, :n], pool)[0]
+        torch.testing.assert_close(pooled[b], ref, rtol=1e-12, atol=1e-12)
+    junk = h.clone()
+    junk[1, 2:] = 1e6  # padded steps must not matter
+    torch.testing.assert_close(pool_sequence(junk, pool, lengths), pooled)
+
+
+def test_length_aware_pooling_rejects_bad_lengths() -> None:
+    with pytest.raises(ValueError, match="lengths: expected 2 values in"):
+        pool_sequence(torch.zeros(2, 5, 3), "mean", torch.tensor([0, 3]))
+
+
+def test_retrieval_decoder_is_the_mlp_of_the_four_way_comparison() -> None:
+    from s4_tasks.decoders import RetrievalDecoder
+
+    torch.manual_seed(0)
+    dec = RetrievalDecoder(4, 2, "mean").double()
+    h1, h2 = torch.randn(3, 6, 4, dtype=torch.float64), torch.randn(3, 5, 4, dtype=torch.float64)
+    l1, l2 = torch.tensor([6, 2, 3]), torch.tensor([1, 5, 4])
+    out = dec(h1, h2, l1, l2)
+    for b in range(3):
+        u, v = h1[b, : l1[b]].mean(0), h2[b, : l2[b]].mean(0)
+        z = torch.cat([u, v, u * v, u - v])
+        w1, b1, w2, b2 = dec.mlp[0].weight, dec.mlp[0].bias, dec.mlp[2].weight, dec.mlp[2].bias
+        ref = w2 @ torch.nn.functional.gelu(w1 @ z + b1) + b2
+        torch.testing.assert_close(out[b], ref, rtol=1e-12, atol=1e-12)
+    with pytest.raises(ValueError, match="h2: expected"):
+        dec(h1, h2[..., :3])

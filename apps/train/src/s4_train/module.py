@@ -95,8 +95,11 @@ class SequenceLightningModule(pl.LightningModule):
         self._reset_state("test")
 
     def _step(self, batch: Any, split: str) -> torch.Tensor:
-        x, y = batch
-        out = self._forward_carrying_state(x, split) if self.state_mode != "reset" else self(x)
+        x, y, *rest = batch  # (x, y) or (x, y, lengths) for padded token tasks
+        if self.state_mode != "reset":
+            out = self._forward_carrying_state(x, split)
+        else:
+            out = self.network(x, *rest)
         loss = self.loss_fn(out, y)
         batch_size = int(x.shape[0])
         self.log(

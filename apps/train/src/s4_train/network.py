@@ -63,18 +63,34 @@ class MinimalS4DStack(nn.Module):
 
 
 class SequenceNetwork(nn.Module):
-    """encoder -> backbone -> decoder; ``forward(x) -> logits or predictions``."""
+    """encoder -> backbone -> decoder; ``forward(x, lengths=None) -> logits or predictions``.
 
-    def __init__(self, encoder: nn.Module, backbone: nn.Module, decoder: nn.Module) -> None:
+    ``lengths`` (B,) of padded token tasks go to the pooling decoder, so padded steps never
+    reach the pooled features (exact for causal backbones: a step only sees earlier steps).
+    """
+
+    def __init__(
+        self, encoder: nn.Module, backbone: nn.Module, decoder: nn.Module, pair: bool = False
+    ) -> None:
         super().__init__()
         self.encoder = encoder
         self.backbone = backbone
         self.decoder = decoder
+        self.pair = pair
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        if self.pair:
+            return self._forward_pair(x, lengths)
         h = self.encoder(x)
         h = _first(self.backbone(h))
-        return self.decoder(h)
+        return self.decoder(h) if lengths is None else self.decoder(h, lengths)
+
+    def _forward_pair(self, x: torch.Tensor, lengths: torch.Tensor | None) -> torch.Tensor:
+        """x (B, 2, L), lengths (B, 2): both documents in one (2B, L) backbone pass."""
+        B = x.shape[0]
+        h = _first(self.backbone(self.encoder(torch.cat([x[:, 0], x[:, 1]]))))
+        l1, l2 = (None, None) if lengths is None else (lengths[:, 0], lengths[:, 1])
+        return self.decoder(h[:B], h[B:], l1, l2)
 
     def forward_with_state(self, x: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]:
         """(B, L, ...) and the backbone state after the previous chunk -> (output, next state).
@@ -163,11 +179,13 @@ def build_network(model: dict[str, Any], task: dict[str, Any], spec: DataSpec) -
         positional=None if positional == "none" else positional,
         l_max=spec.l_max,
     )
-    decoder = build_decoder(
-        spec.output_kind,
-        model["d_model"],
-        spec.d_output,
-        pool=_enum_name(task.get("pool", "last")),
-        l_output=spec.l_output,
-    )
-    return SequenceNetwork(encoder, build_backbone(model), decoder)
+    pool = _enum_name(task.get("pool", "last"))
+    if spec.pair:
+        from s4_tasks.decoders import RetrievalDecoder
+
+        decoder = RetrievalDecoder(model["d_model"], spec.d_output, pool)
+    else:
+        decoder = build_decoder(
+            spec.output_kind, model["d_model"], spec.d_output, pool=pool, l_output=spec.l_output
+        )
+    return SequenceNetwork(encoder, build_backbone(model), decoder, pair=spec.pair)

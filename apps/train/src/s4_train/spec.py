@@ -18,6 +18,7 @@ class DataSpec:
     l_output: int | None = None
     name: str = ""
     chance: float | None = None
+    pair: bool = False  # x (B, 2, L): two documents through one backbone (LRA retrieval)
 
     @classmethod
     def from_dataset(cls, data: Any) -> DataSpec:
@@ -30,4 +31,5 @@ class DataSpec:
             l_output=None if data.l_output is None else int(data.l_output),
             name=str(data.name),
             chance=None if data.chance is None else float(data.chance),
+            pair=bool(getattr(data, "info", {}).get("pair", False)),
         )

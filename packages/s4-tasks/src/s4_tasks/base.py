@@ -20,6 +20,13 @@ one. Their ``info`` carries what stateful training and generation need:
 - Audio (``audio_synthetic``, ``audio_folder``, ``sc09``): ``info = {"sample_rate": sr,
   "quantization": "mu-law" | "linear", "bits": b}``; ``s4_tasks.audio.decode(tokens,
   quantization, bits)`` gives the float waveform in [-1, 1].
+
+Extension for padded token tasks (LRA ListOps; ``info["padded"] = True``): items are
+``(x, y, length)`` with x int64 ``(l_max,)`` padded with id 0 after the first ``length``
+tokens and ``length`` an int64 scalar in ``[1, l_max]``. Collated, ``lengths`` (B,) is the
+third batch element; models pass it to the pooling decoder so padded steps never reach
+pooled features or the loss. (Reserved for a pair input, e.g. LRA retrieval:
+``((x1, x2), y, (length1, length2))``.)
 """
 
 from __future__ import annotations

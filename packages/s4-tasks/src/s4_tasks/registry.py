@@ -15,6 +15,10 @@ from s4_tasks.audio import audio_folder, audio_synthetic, sc09
 from s4_tasks.base import SequenceDataset
 from s4_tasks.cifar import cifar10
 from s4_tasks.lm import char, wikitext2, wikitext103
+from s4_tasks.lra.aan import aan
+from s4_tasks.lra.imdb import imdb
+from s4_tasks.lra.listops import listops
+from s4_tasks.lra.pathfinder import pathfinder
 from s4_tasks.mnist import mnist
 from s4_tasks.speech_commands import speech_commands
 from s4_tasks.synthetic import adding, copying
@@ -32,6 +36,10 @@ DATASETS: dict[str, Callable[..., SequenceDataset]] = {
     "wikitext2": wikitext2,
     "wikitext103": wikitext103,
     "char": char,
+    "listops": listops,
+    "pathfinder": pathfinder,
+    "imdb": imdb,
+    "aan": aan,
 }
 
 
