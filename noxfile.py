@@ -87,9 +87,7 @@ def docs(session: nox.Session) -> None:
         session, "mkdocs-material>=9.5", "mkdocstrings[python]>=0.25", "matplotlib>=3.7"
     )
     session.run("python", "docs/figures/make_figures.py")
-    session.run(
-        "mkdocs", "build", "--strict", *session.posargs, env={"NO_MKDOCS_2_WARNING": "1"}
-    )
+    session.run("mkdocs", "build", "--strict", *session.posargs, env={"NO_MKDOCS_2_WARNING": "1"})
 
 
 @nox.session(python="3.11")
