@@ -17,15 +17,12 @@ not). Writes JSON (default ``bench-results/generate.json``) and prints a table.
 from __future__ import annotations
 
 import argparse
-import json
-import platform
-import time
-from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
+from s4_bench.common import metadata, time_fn, write_report
 from s4_layers import SaShiMi, SequenceModel
 
 MODELS = ("sashimi", "s4-lm")
@@ -60,9 +57,8 @@ def _chunk(model: _LM) -> int:
 
 
 def _timed(fn) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
+    """Median seconds of one call of ``fn`` (the suites' one timing method)."""
+    return time_fn(fn, min_time=0.1)["median_s"]
 
 
 @torch.no_grad()
@@ -170,15 +166,12 @@ def main(argv: list[str] | None = None) -> int:
         )
     report = {
         "suite": "generate",
-        "machine": {"platform": platform.platform(), "threads": args.threads},
+        "machine": metadata("cpu"),
         "config": vars(args),
         "sample": samples,
         "warmup": warmups,
         "note": "one run; compare the ratios (speedup), not absolute rates, on a shared machine",
     }
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2) + "\n")
     for row in samples:
         print(
             f"{row['model']:<8} B={row['batch']:<3} step {row['step_samples_per_s']:9.0f}/s  "
@@ -191,5 +184,5 @@ def main(argv: list[str] | None = None) -> int:
             f"{row['forward_with_state_s'] * 1e3:.1f} ms, step loop {row['step_loop_s'] * 1e3:.1f}"
             f" ms  x{row['speedup']:.0f}"
         )
-    print(f"wrote {out}")
+    write_report(report, args.out)
     return 0

@@ -18,8 +18,6 @@ from __future__ import annotations
 import argparse
 import datetime as _dt
 import json
-import os
-import platform
 import resource
 import statistics
 import subprocess
@@ -30,6 +28,7 @@ from pathlib import Path
 import torch
 
 import ssm_kernels
+from s4_bench.common import metadata
 
 OPS = ("cauchy", "vandermonde", "vandermonde_transpose")
 # Rough number of (batch, N, L)-sized complex temporaries naive keeps alive at its peak in
@@ -270,20 +269,7 @@ def _targets(results: list[dict]) -> dict:
 
 
 def _machine(device: str) -> dict:
-    info = {
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "ssm_kernels": ssm_kernels.__version__,
-        "cpu_count": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
-        # other jobs on a shared machine inflate timings: the load says how busy it was
-        "load_average_1_5_15": list(os.getloadavg()),
-        "device": device,
-    }
-    if device.startswith("cuda"):
-        info["gpu"] = torch.cuda.get_device_name(torch.device(device))
-    return info
+    return metadata(device)
 
 
 def _print_table(results: list[dict]) -> None:
