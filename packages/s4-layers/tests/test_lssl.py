@@ -86,28 +86,6 @@ def test_gradcheck_through_the_layer_with_state():
     assert torch.autograd.gradcheck(lambda u, x0: layer(u, state=x0), (u, x0))
 
 
-def _with_lssl_factory(monkeypatch):
-    """FFTConv builds its kernel through ``s4_layers.fftconv.SSMKernel``; route "lssl" to the
-    LSSL kernel the way the registration in the factory does."""
-    import s4_layers.fftconv as fftconv
-
-    original = fftconv.SSMKernel
-
-    def factory(mode="dplr", d_model=1, d_state=64, **kw):
-        if mode == "lssl":
-            if kw.get("disc") is None:
-                kw.pop("disc", None)
-            return SSMKernelLSSL(d_model, d_state, **kw)
-        return original(mode, d_model, d_state, **kw)
-
-    monkeypatch.setattr(fftconv, "SSMKernel", factory)
-
-
-def test_lssl_kernel_is_a_drop_in_for_fftconv_and_s4block(monkeypatch):
-    _with_lssl_factory(monkeypatch)
-    _check_s4block_with_lssl()
-
-
 def _check_s4block_with_lssl():
     torch.manual_seed(0)
     block = S4Block(4, mode="lssl", d_state=8, init="legt", learn=1, channels=2).double().eval()
@@ -124,13 +102,7 @@ def _check_s4block_with_lssl():
     assert _rel(x, x_conv) < 1e-10
 
 
-def _factory_has_lssl() -> bool:
-    try:
-        return isinstance(s4_layers.SSMKernel("lssl", 2, 4), SSMKernelLSSL)
-    except S4InputError:
-        return False
-
-
 def test_s4block_mode_lssl_through_the_factory():
-    assert _factory_has_lssl()
+    """The LSSL kernel is a drop-in for FFTConv / S4Block: conv == step with a carried state."""
+    assert isinstance(s4_layers.SSMKernel("lssl", 2, 4), SSMKernelLSSL)
     _check_s4block_with_lssl()

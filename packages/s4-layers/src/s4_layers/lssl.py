@@ -6,7 +6,7 @@ position-wise linear map from channels * H back to H. ``learn=0`` is LSSL-fixed 
 SSM trained), 1 trains dt, 2 trains A and B too.
 
 The same kernel also plugs into :class:`~s4_layers.FFTConv` / :class:`~s4_layers.S4Block` as
-``mode="lssl"`` (once registered in the ``SSMKernel`` factory).
+``mode="lssl"`` through the ``SSMKernel`` factory (in s4-train: ``model.layer.mode=lssl``).
 """
 
 from __future__ import annotations
