@@ -1,4 +1,4 @@
-"""Smoke test of ``s4-bench generate`` at tiny shapes: it runs and writes valid JSON."""
+"""Smoke test of ``s4-bench generate`` at tiny shapes: it runs and writes valid JSON and a plot."""
 
 import json
 
@@ -20,3 +20,4 @@ def test_generate_bench_writes_json(tmp_path):
         assert row["speedup"] == row["step_samples_per_s"] / row["recompute_samples_per_s"]
     assert {r["model"] for r in report["warmup"]} == set(generate.MODELS)
     assert all(r["forward_with_state_s"] > 0 and r["step_loop_s"] > 0 for r in report["warmup"])
+    assert out.with_suffix(".png").exists()  # the plot beside the JSON (matplotlib is a test dep)

@@ -11,7 +11,8 @@ Models (``--models``): ``sashimi`` (SaShiMi backbone, S4D blocks, pool [4, 4]) a
   a step loop over the prompt, with ``speedup`` = loop time / forward time.
 
 All figures come from one run (ratios are meaningful on a loaded machine, absolute rates are
-not). Writes JSON (default ``bench-results/generate.json``) and prints a table.
+not). Writes JSON (default ``bench-results/generate.json``), prints a table and plots
+samples/s against batch (one line per model and method) beside the JSON.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from s4_bench.common import metadata, time_fn, write_report
+from s4_bench.common import metadata, plot_lines, time_fn, write_report
 from s4_layers import SaShiMi, SequenceModel
 
 MODELS = ("sashimi", "s4-lm")
@@ -127,6 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="bench-results/generate.json")
+    parser.add_argument("--no-plot", action="store_true")
     args = parser.parse_args(argv)
     for name in ("context", "prefix"):
         if getattr(args, name) % 16:
@@ -184,5 +186,26 @@ def main(argv: list[str] | None = None) -> int:
             f"{row['forward_with_state_s'] * 1e3:.1f} ms, step loop {row['step_loop_s'] * 1e3:.1f}"
             f" ms  x{row['speedup']:.0f}"
         )
-    write_report(report, args.out)
+    out = write_report(report, args.out)
+    if not args.no_plot:
+        plot(report, out.with_suffix(".png"))
     return 0
+
+
+def plot(report: dict[str, Any], path) -> None:
+    """samples/s against batch: step mode and recomputation, one line each per model."""
+    lines = []
+    for name in dict.fromkeys(r["model"] for r in report["sample"]):
+        rows = [r for r in report["sample"] if r["model"] == name]
+        for key, method in (
+            ("step_samples_per_s", "step"),
+            ("recompute_samples_per_s", "recompute"),
+        ):
+            lines.append((f"{name} {method}", [r["batch"] for r in rows], [r[key] for r in rows]))
+    context = report["config"]["context"]
+    plot_lines(
+        path,
+        [("samples / s", "batch B", lines)],
+        f"s4-bench generate: step mode vs recomputing over {context} tokens, "
+        f"{report['machine']['device']}",
+    )
