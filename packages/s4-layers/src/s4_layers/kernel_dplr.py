@@ -1,7 +1,9 @@
 """S4 kernel: diagonal plus low-rank A, bilinear discretisation (see functional.dplr).
 
 Step forms (``setup_step(mode=...)``, the original's spelling), both exact for the full
-conjugate system, both built from :mod:`s4_layers.functional.discretize`:
+conjugate system, both built from :mod:`s4_layers.functional.discretize` and run by the fused
+real forms of :mod:`s4_layers.functional.step` (one real bmm over H reads the old state and
+gives the output too):
 
 - "dense": the discretised (N, N) real matrices dA, dB (interleaved real basis); O(N^2) a step.
 - "linear": the O(N r) diagonal-plus-low-rank step, x' = (I - dt/2 A)^{-1} [(I + dt/2 A) x
