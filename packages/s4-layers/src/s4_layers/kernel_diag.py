@@ -101,5 +101,5 @@ class SSMKernelDiag(SSMKernelBase):
         (y (batch, channels, H), x')."""
         self._check_step_input(u, state)
         terms = self._current_step_cache()["terms"]
-        y, x = diag_step(terms, state, u.to(terms["G"].dtype))  # see functional.step
+        y, x = diag_step(terms, state, u.to(terms["C_real"].dtype))  # see functional.step
         return y.to(u.dtype), x

@@ -108,7 +108,7 @@ class S4D(nn.Module):
             check_state("state", state, (u.shape[0], self.H, self.N // 2), self._state_dtype())
         if self._step is None or self._step["key"] != parameter_key(self):
             self.setup_step(rate=1.0 if self._step is None else self._step["rate"])
-        v = u.to(self._step["terms"]["G"].dtype)  # the working precision
+        v = u.to(self._step["terms"]["C_real"].dtype)  # the working precision
         y, state = diag_step(self._step["terms"], state, v)  # x = dA x + dB u, 2 Re(C x)
         y = (y[:, 0] + self.D * v).to(u.dtype)  # 2 Re(C x) + D u: (B, H)
         y = F.glu(F.linear(self.dropout(self.activation(y)), *self._out()), dim=-1)
