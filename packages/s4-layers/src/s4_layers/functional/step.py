@@ -76,7 +76,16 @@ def diag_step(terms: dict, x: torch.Tensor, u: torch.Tensor) -> tuple[torch.Tens
     torch.view_as_real(x).addcmul_(terms["dB_real"], u[..., None, None])
     # a real elementwise product and sum over the new state while it is in cache (measured
     # faster than a bmm over the strided (H, batch, N) view)
-    return (complex_to_real(x).unsqueeze(1) * terms["C_real"]).sum(-1), x
+    xr, C_real = complex_to_real(x).unsqueeze(1), terms["C_real"]  # (batch, 1, H, N)
+    if _needs_graph(xr, C_real):
+        return (xr * C_real).sum(-1), x
+    # without autograd the product goes to a buffer kept in ``terms``: a fresh (batch, H, N)
+    # temporary every step is one more cold allocation
+    shape = (x.shape[0], *C_real.shape)
+    buf = terms.get("buffer")
+    if buf is None or buf.shape != shape or buf.dtype != C_real.dtype:
+        buf = terms["buffer"] = torch.empty(shape, dtype=C_real.dtype, device=C_real.device)
+    return torch.mul(xr, C_real, out=buf).sum(-1), x
 
 
 # ---------------------------------------------------------------------------------------------
@@ -118,7 +127,9 @@ def dplr_dense_step(
     else:  # out=: the transposing copy and the addition in one pass
         x_real = torch.empty(xz.shape, dtype=xz.dtype, device=xz.device)
         torch.addcmul(xz, terms["dB"], ud, out=x_real)
-    return y.permute(1, 2, 0), torch.view_as_complex(x_real.unflatten(-1, (-1, 2)))
+    # y contiguous (batch, channels, H): the layer's ops after the kernel are slower on the
+    # strided view (measured at B = 4)
+    return y.permute(1, 2, 0).contiguous(), torch.view_as_complex(x_real.unflatten(-1, (-1, 2)))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -186,7 +197,7 @@ def dplr_linear_fused_step(
     t_b = t.permute(2, 1, 0).unsqueeze(-1)  # (r, batch, H, 1)
     for k in range(r):
         x_real.addcmul_(t_b[k], terms["D2P"][k], value=-1)
-    return y.permute(1, 2, 0), x
+    return y.permute(1, 2, 0).contiguous(), x  # contiguous: see dplr_dense_step
 
 
 __all__ = [
