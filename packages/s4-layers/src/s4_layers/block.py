@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from s4_layers._checks import S4InputError, check_choice, check_signal, describe
+from s4_layers._step_cache import apply_unless_identity
 from s4_layers.activations import activation as make_activation
 from s4_layers.dropout import make_dropout
 from s4_layers.fftconv import FFTConv
@@ -246,4 +247,8 @@ class S4Block(nn.Module):
     def step(self, x: torch.Tensor, state: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """x (B, H), state (B, H', N/2) -> (y (B, d_output), next state)."""
         y, state = self.layer.step(self._pre(x), state)
-        return self._post(x, y), state
+        if self.gate is not None:
+            return self._post(x, y), state
+        # _post without its identity modules (each call costs about as much as a small op)
+        y = apply_unless_identity(self.drop, apply_unless_identity(self.mult_act, y))
+        return apply_unless_identity(self.output_linear, y), state

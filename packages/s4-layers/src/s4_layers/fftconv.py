@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from s4_layers._checks import S4InputError, check_signal
+from s4_layers._step_cache import apply_unless_identity
 from s4_layers.activations import activation as make_activation
 from s4_layers.dropout import make_dropout
 from s4_layers.functional.conv import fft_conv
@@ -131,5 +132,5 @@ class FFTConv(nn.Module):
         if self.bidirectional:
             raise S4InputError("step: expected a unidirectional layer, got bidirectional")
         y, state = self.kernel.step(x, state)
-        y = y + self.D * x.unsqueeze(1)
-        return self.activation(self.dropout(self._flatten(y))), state
+        y = self._flatten(torch.addcmul(y, self.D, x.unsqueeze(1)))  # + D u
+        return apply_unless_identity(self.activation, apply_unless_identity(self.dropout, y)), state

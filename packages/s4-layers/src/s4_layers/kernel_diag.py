@@ -6,14 +6,14 @@ from __future__ import annotations
 import torch
 
 from s4_layers._checks import S4InputError, check_choice
-from s4_layers._step_cache import step_output
 from s4_layers.functional.diag import (
     _diag_all_states,
     _diag_kernel,
     _diag_next_state,
     _diag_state_output,
 )
-from s4_layers.functional.discretize import DIAG_DISCS, discretize_diag, output_to_real
+from s4_layers.functional.discretize import DIAG_DISCS, discretize_diag
+from s4_layers.functional.step import diag_step, diag_step_terms
 from s4_layers.kernel_base import SSMKernelBase
 
 
@@ -92,17 +92,14 @@ class SSMKernelDiag(SSMKernelBase):
                 "got neither"
             )
         dA, dB, _ = discretize_diag(self.dt(rate), self.A(), self.B_c(), self.disc, L_norm)
-        # 2 Re(C x) = C_real . view_as_real(x): a real elementwise product (a complex einsum
-        # with a batch axis falls back to a per-batch loop on CPU)
-        cache = {"dA": dA, "dB_real": torch.view_as_real(dB), "C_real": output_to_real(self.C_c())}
+        # real terms only (a complex einsum with a batch axis is a per-batch loop on CPU)
+        cache = {"terms": diag_step_terms(dA, dB, self.C_c())}
         self._store_step_cache(cache, mode=mode, rate=rate, L=L)
 
     def step(self, u: torch.Tensor, state: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """x' = dA x + dB u, y = 2 Re(C x'). u (batch, H), state (batch, H, N/2) ->
         (y (batch, channels, H), x')."""
         self._check_step_input(u, state)
-        c = self._current_step_cache()
-        x = c["dA"] * state  # (batch, H, N2)
-        # x += dB u, in place on the real view (no complex temporaries: each is an allocation)
-        torch.view_as_real(x).addcmul_(c["dB_real"], u[..., None, None])
-        return step_output(x, c).to(u.dtype), x
+        terms = self._current_step_cache()["terms"]
+        y, x = diag_step(terms, state, u.to(terms["C_real"].dtype))  # see functional.step
+        return y.to(u.dtype), x

@@ -1,7 +1,9 @@
 """S4 kernel: diagonal plus low-rank A, bilinear discretisation (see functional.dplr).
 
 Step forms (``setup_step(mode=...)``, the original's spelling), both exact for the full
-conjugate system, both built from :mod:`s4_layers.functional.discretize`:
+conjugate system, both built from :mod:`s4_layers.functional.discretize` and run by the fused
+real forms of :mod:`s4_layers.functional.step` (one real bmm over H reads the old state and
+gives the output too):
 
 - "dense": the discretised (N, N) real matrices dA, dB (interleaved real basis); O(N^2) a step.
 - "linear": the O(N r) diagonal-plus-low-rank step, x' = (I - dt/2 A)^{-1} [(I + dt/2 A) x
@@ -13,20 +15,19 @@ from __future__ import annotations
 import torch
 
 from s4_layers._checks import check_choice
-from s4_layers._step_cache import step_output
-from s4_layers.functional.discretize import (
-    complex_to_real,
-    dplr_bilinear_dense,
-    dplr_linear_step,
-    dplr_linear_step_terms,
-    output_to_real,
-)
+from s4_layers.functional.discretize import dplr_bilinear_dense
 from s4_layers.functional.dplr import (
     DPLR_DISCS,
     _dplr_forward_state,
     _dplr_kernel,
     _dplr_next_state,
     _dplr_state_output,
+)
+from s4_layers.functional.step import (
+    dplr_dense_step,
+    dplr_dense_step_terms,
+    dplr_linear_fused_step,
+    dplr_linear_fused_terms,
 )
 from s4_layers.kernel_base import SSMKernelBase
 
@@ -81,14 +82,13 @@ class SSMKernelDPLR(SSMKernelBase):
         cache when they change."""
         form = check_choice("mode", mode or "dense", STEP_MODES)
         dt, A, P, B, C = self.dt(rate), self.A(), self.P_c(), self.B_c(), self.C_c()
-        cache = {"form": form, "C_real": output_to_real(C)}
+        # real terms only, the output folded onto the old state (see functional.step)
         if form == "dense":
             E, dB = dplr_bilinear_dense(dt, A, P, B)
-            eye = torch.eye(E.shape[-1], dtype=E.dtype, device=E.device)
-            # x' = x dA^T + u dB as (H, B, N) @ (H, N, N): one real bmm over H
-            cache.update(dA_T=(eye + E).transpose(1, 2).contiguous(), dB=dB)
+            terms, step = dplr_dense_step_terms(E, dB, C), dplr_dense_step
         else:
-            cache.update(linear=dplr_linear_step_terms(dt, A, P, B))
+            terms, step = dplr_linear_fused_terms(dt, A, P, B, C), dplr_linear_fused_step
+        cache = {"form": form, "terms": terms, "step": step}
         self._store_step_cache(cache, mode=form, rate=rate)
 
     def step(self, u: torch.Tensor, state: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -96,13 +96,8 @@ class SSMKernelDPLR(SSMKernelBase):
         (y (batch, channels, H), next state)."""
         self._check_step_input(u, state)
         c = self._current_step_cache()
-        if c["form"] == "dense":
-            x = torch.bmm(complex_to_real(state).transpose(0, 1), c["dA_T"])  # (H, batch, N)
-            x.addcmul_(c["dB"].unsqueeze(1), u.t().unsqueeze(-1))  # + dB u, in place
-            x = torch.view_as_complex(x.transpose(0, 1).contiguous().unflatten(-1, (-1, 2)))
-        else:
-            x = dplr_linear_step(c["linear"], state, u)
-        return step_output(x, c).to(u.dtype), x
+        y, x = c["step"](c["terms"], state, u.to(c["terms"]["G"].dtype))
+        return y.to(u.dtype), x
 
 
 __all__ = ["STEP_MODES", "SSMKernelDPLR"]

@@ -27,9 +27,9 @@ from s4_layers._checks import (
     complex_dtype_of,
     real_dtype_of,
 )
-from s4_layers._step_cache import parameter_key, step_output
+from s4_layers._step_cache import parameter_key, step_input_ok
 from s4_layers.functional.conv import fft_conv
-from s4_layers.functional.discretize import output_to_real
+from s4_layers.functional.step import diag_step, diag_step_terms
 from s4_layers.optim import register
 from ssm_kernels import vandermonde, vandermonde_transpose
 
@@ -97,21 +97,19 @@ class S4D(nn.Module):
 
     def setup_step(self, mode: str | None = None, rate: float = 1.0) -> None:
         """Cache dA, dB (ZOH); ``step`` re-derives them when the parameters change."""
-        dtA, dB, C = self._zoh(rate)
-        C_real = output_to_real(C).unsqueeze(0)  # 2 Re(C x) = C_real . x_real: (1, H, N)
-        self._step = {"dA": torch.exp(dtA), "dB": dB, "C_real": C_real, "rate": rate,
-                      "key": parameter_key(self)}  # fmt: skip
+        dtA, dB, C = self._zoh(rate)  # real step terms: see functional.step.diag_step
+        self._step = {"terms": diag_step_terms(torch.exp(dtA), dB, C.unsqueeze(0)),
+                      "rate": rate, "key": parameter_key(self)}  # fmt: skip
 
     def step(self, u: torch.Tensor, state: torch.Tensor):
         """u (B, H), state (B, H, N/2) -> (y (B, H), next state). Sets itself up if needed."""
-        check_signal("u", u, self.H, 1, 2, f"one step of shape (B, H={self.H})", self.C.dtype)
-        check_state("state", state, (u.shape[0], self.H, self.N // 2), self._state_dtype())
+        if not step_input_ok(u, state, self.H, self.N // 2, self.C.dtype):  # full checks
+            check_signal("u", u, self.H, 1, 2, f"one step of shape (B, H={self.H})", self.C.dtype)
+            check_state("state", state, (u.shape[0], self.H, self.N // 2), self._state_dtype())
         if self._step is None or self._step["key"] != parameter_key(self):
             self.setup_step(rate=1.0 if self._step is None else self._step["rate"])
-        s = self._step
-        state = s["dA"] * state  # dA x: (B, H, N/2), then + dB u in place on the real view
-        torch.view_as_real(state).addcmul_(torch.view_as_real(s["dB"]), u[..., None, None])
-        y = step_output(state, s)[:, 0]  # 2 Re(C x) by real products: (B, H)
-        y = (y + self.D * u).to(u.dtype)  # 2 Re(C x) + D u: (B, H)
+        v = u.to(self._step["terms"]["C_real"].dtype)  # the working precision
+        y, state = diag_step(self._step["terms"], state, v)  # x = dA x + dB u, 2 Re(C x)
+        y = (y[:, 0] + self.D * v).to(u.dtype)  # 2 Re(C x) + D u: (B, H)
         y = F.glu(F.linear(self.dropout(self.activation(y)), *self._out()), dim=-1)
         return y, state

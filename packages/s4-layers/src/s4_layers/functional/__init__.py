@@ -17,9 +17,12 @@ Discretisation (every formula once, in :mod:`s4_layers.functional.discretize`):
 :func:`dplr_bilinear_dense` (dense real basis), ``dplr_forward_half`` and
 ``dplr_linear_step`` (the O(N r) bilinear step: forward half, then Woodbury). The float64
 brute-force twins of everything here are in :mod:`s4_layers.reference`.
+
+Step (RNN) mode: the fused real step forms of :mod:`s4_layers.functional.step` (diag, DPLR
+dense, DPLR linear), each ``(terms, x, u) -> (y, x')`` with its ``*_terms`` builder.
 """
 
-from s4_layers.functional import discretize
+from s4_layers.functional import discretize, step
 from s4_layers.functional.conv import fft_conv
 from s4_layers.functional.diag import (
     diag_all_states,
@@ -51,4 +54,5 @@ __all__ = [
     "dplr_next_state",
     "dplr_state_output",
     "fft_conv",
+    "step",
 ]

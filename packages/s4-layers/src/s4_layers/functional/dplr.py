@@ -52,6 +52,7 @@ from s4_layers.functional.discretize import (
     power_products_near_identity,
     real_to_complex,
 )
+from s4_layers.functional.dplr_state import dplr_forward_state_feedback
 from ssm_kernels import cauchy
 
 DPLR_DISCS = ("bilinear",)
@@ -290,8 +291,10 @@ def dplr_forward_state(
     state: torch.Tensor,
     backend: str | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Both state-forwarding terms sharing one dense computation (float64):
-    ``(dplr_state_output(...) (batch, channels, H, L), dplr_next_state(...) (batch, H, N2))``."""
+    """Both state-forwarding terms (float64):
+    ``(dplr_state_output(...) (batch, channels, H, L), dplr_next_state(...) (batch, H, N2))``,
+    computed together as a diagonal system with low-rank feedback (conv + O(N L), no dense
+    (N, N) powers: :mod:`s4_layers.functional.dplr_state`)."""
     H, N2 = _check_dplr(dt, A, P, B, C, "bilinear")
     check_signal_bhl(u, H)
     check_system_state(state, H, N2, u.shape[0])
@@ -299,9 +302,6 @@ def dplr_forward_state(
 
 
 def _dplr_forward_state(dt, A, P, B, C, u, state, backend):
-    L = u.shape[-1]
-    d, a, p, b = _promote(dt, A, P, B)
-    terms = dplr_bilinear_terms(d, a, p, b, L)
-    y = _dplr_state_output(dt, A, P, C, state, L, backend, _terms=terms)
-    x = _dplr_next_state(dt, A, P, B, u, state, backend, _terms=terms)
-    return y, x
+    if u.shape[0] == 0:  # an empty batch: MKL's FFT refuses empty inputs
+        return dt.new_zeros(0, C.shape[0], A.shape[0], u.shape[-1]), A.new_zeros(0, *A.shape)
+    return dplr_forward_state_feedback(dt, A, P, B, C, u, state, backend)

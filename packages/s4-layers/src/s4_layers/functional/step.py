@@ -1,0 +1,210 @@
+r"""Fused recurrent (step) forms: the next state and the output of one step from one pass.
+
+Every step form here computes, for a batch of states x (batch, H, N2) complex (conjugate-pair
+convention) and inputs u (batch, H) real,
+
+    x' = dA x + dB u,    y = 2 Re(C x') = C_real . x'_real       (y: (batch, channels, H))
+
+For the DPLR forms, which must contract the old state anyway (with dA itself, or with the
+low-rank factors), the output is folded onto the *old* state, so a single real batched matmul
+over H reads x once and yields everything that needs a contraction with it:
+
+    y = (C dA) . x + (C . dB) u      (C dA: the output row pulled back through one step)
+
+For the diagonal form the update is elementwise and y is read from the new state (measured:
+one more pass over the old state costs more than reading the new one while it is in cache).
+
+On CPU a complex einsum / bmm with a batch axis falls back to a loop over the batch, so all
+contractions are real: ``x_real = view_as_real(x)`` interleaved, and a complex row w acts as
+``2 Re(w x) = output_to_real(w) . x_real`` (see :mod:`s4_layers.functional.discretize`).
+The state (batch, H, N2) is read through its (H, batch, N) transposed real view, which bmm
+takes without a copy.
+
+The plain twins (reference forms, used by the tests): :func:`~s4_layers.functional.
+discretize.dplr_linear_step` (linear), the dense matrices of
+:func:`~s4_layers.functional.discretize.dplr_bilinear_dense`, and ``dA x + dB u`` for diag.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from s4_layers.functional.discretize import (
+    complex_to_real,
+    dplr_linear_step_terms,
+    output_to_real,
+)
+
+
+def _by_channel(rows: torch.Tensor) -> torch.Tensor:
+    """(channels, H, N) output rows -> (H, N, channels) right factor of a bmm over H."""
+    return rows.permute(1, 2, 0).contiguous()
+
+
+def _h_major(x: torch.Tensor) -> torch.Tensor:
+    """state (batch, H, N2) complex -> its real view (H, batch, N) (no copy for a contiguous
+    state: bmm takes the strided batch axis as a leading dimension)."""
+    return complex_to_real(x).transpose(0, 1)
+
+
+def _needs_graph(*tensors: torch.Tensor) -> bool:
+    return torch.is_grad_enabled() and any(t.requires_grad for t in tensors)
+
+
+# ---------------------------------------------------------------------------------------------
+# diagonal
+
+
+def diag_step_terms(dA: torch.Tensor, dB: torch.Tensor, C: torch.Tensor) -> dict:
+    r"""Terms of :func:`diag_step` from dA, dB (H, N2) complex and C (channels, H, N2):
+    dA, dB's real view (H, N2, 2) and C_real = output_to_real(C) (channels, H, N)."""
+    return {
+        "dA": dA.contiguous(),  # the product dA * x takes the layout of its operands
+        "dB_real": torch.view_as_real(dB.contiguous()),
+        "C_real": output_to_real(C).contiguous(),
+    }
+
+
+def diag_step(terms: dict, x: torch.Tensor, u: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""x' = dA x + dB u,  y = 2 Re(C x') = C_real . x'_real.
+
+    x (batch, H, N2) complex, u (batch, H) real in the working dtype ->
+    (y (batch, channels, H), x' (batch, H, N2)).
+    """
+    x = terms["dA"] * x
+    # + dB u in place on the real view (a complex dB * u temporary is one more pass)
+    torch.view_as_real(x).addcmul_(terms["dB_real"], u[..., None, None])
+    # a real elementwise product and sum over the new state while it is in cache (measured
+    # faster than a bmm over the strided (H, batch, N) view)
+    xr, C_real = complex_to_real(x).unsqueeze(1), terms["C_real"]  # (batch, 1, H, N)
+    if _needs_graph(xr, C_real):
+        return (xr * C_real).sum(-1), x
+    # without autograd the product goes to a buffer kept in ``terms``: a fresh (batch, H, N)
+    # temporary every step is one more cold allocation
+    shape = (x.shape[0], *C_real.shape)
+    buf = terms.get("buffer")
+    if buf is None or buf.shape != shape or buf.dtype != C_real.dtype:
+        buf = terms["buffer"] = torch.empty(shape, dtype=C_real.dtype, device=C_real.device)
+    return torch.mul(xr, C_real, out=buf).sum(-1), x
+
+
+# ---------------------------------------------------------------------------------------------
+# DPLR, dense (N, N) real matrices
+
+
+def dplr_dense_step_terms(E: torch.Tensor, dB: torch.Tensor, C: torch.Tensor) -> dict:
+    r"""Terms of :func:`dplr_dense_step` from dA = I + E (H, N, N), dB (H, N) (real basis, see
+    :func:`~s4_layers.functional.discretize.dplr_bilinear_dense`) and C (channels, H, N2):
+
+        G = [dA^T | dA^T C_real^T] (H, N, N + channels),  cB = dB . C_real (H, 1, channels).
+    """
+    eye = torch.eye(E.shape[-1], dtype=E.dtype, device=E.device)
+    dA_T = (eye + E).transpose(1, 2)
+    C_real = _by_channel(output_to_real(C))  # (H, N, channels)
+    return {
+        "G": torch.cat([dA_T, dA_T @ C_real], dim=-1).contiguous(),
+        "dB": dB,
+        "cB": (dB.unsqueeze(1) @ C_real),
+    }
+
+
+def dplr_dense_step(
+    terms: dict, x: torch.Tensor, u: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""x'_real = dA x_real + dB u,  y = C_real . x'_real = x_real (dA^T C_real^T) + u cB.
+
+    One real bmm over H yields [x' - dB u, y - cB u]; the addition of dB u writes the new state
+    in its (batch, H, N) layout. Shapes as :func:`diag_step`.
+    """
+    G = terms["G"]
+    N = G.shape[1]
+    z = torch.bmm(_h_major(x), G)  # (H, batch, N + channels)
+    y = torch.addcmul(z[..., N:], u.t().unsqueeze(-1), terms["cB"])
+    xz = z[..., :N].transpose(0, 1)  # (batch, H, N)
+    ud = u.unsqueeze(-1)
+    if _needs_graph(xz, ud, terms["dB"]):
+        x_real = torch.addcmul(xz, terms["dB"], ud).contiguous()
+    else:  # out=: the transposing copy and the addition in one pass
+        x_real = torch.empty(xz.shape, dtype=xz.dtype, device=xz.device)
+        torch.addcmul(xz, terms["dB"], ud, out=x_real)
+    # y contiguous (batch, channels, H): the layer's ops after the kernel are slower on the
+    # strided view (measured at B = 4)
+    return y.permute(1, 2, 0).contiguous(), torch.view_as_complex(x_real.unflatten(-1, (-1, 2)))
+
+
+# ---------------------------------------------------------------------------------------------
+# DPLR, exact O(N r) step
+
+
+def dplr_linear_fused_terms(
+    dt: torch.Tensor, A: torch.Tensor, P: torch.Tensor, B: torch.Tensor, C: torch.Tensor
+) -> dict:
+    r"""Terms of :func:`dplr_linear_fused_step` (notation of
+    :func:`~s4_layers.functional.discretize.dplr_linear_step`):
+
+        x1 = D2a x + D2dtB u,  c = p_dt . x_real,  s = p_dt . x1_real - M c,  t = c + W s,
+        x' = x1 - sum_r t_r D2P_r,  y = C_real . x'_real.
+    Everything read from x is one bmm with G = [p_dt | q | g] (H, N, 2r + channels):
+        p_dt . x1_real = q . x_real + pB u,   q_r = interleave(conj(D2a) p_dt_r)
+        C_real . x1_real = g . x_real + cB u, g = interleave(conj(D2a) Cc),  Cc = C_real as complex
+    so y = g . x_real + cB u - sum_r t_r (C_real . D2P_r).
+    """
+    lin = dplr_linear_step_terms(dt, A, P, B)
+    D2a, p_dt, D2P = lin["D2a"], lin["p_dt"], lin["D2P"]
+    D2dtB = lin["D2dtB"].flatten(-2)  # (H, N)
+    C_real = output_to_real(C)  # (channels, H, N)
+
+    def pulled_back(rows: torch.Tensor) -> torch.Tensor:
+        # rows . (D2a x)_real = interleave(conj(D2a) rows_c) . x_real  (rows_c: rows as complex)
+        rows_c = torch.view_as_complex(rows.unflatten(-1, (-1, 2)).contiguous())
+        return complex_to_real(D2a.conj() * rows_c)
+
+    G = torch.cat([p_dt, pulled_back(p_dt), pulled_back(C_real)])  # (2r + channels, H, N)
+    return {
+        "D2a": D2a.contiguous(),  # the product D2a * x takes the layout of its operands
+        "D2dtB_real": lin["D2dtB"].contiguous(),
+        "G": _by_channel(G),
+        "pB": torch.einsum("rhn,hn->hr", p_dt, D2dtB).unsqueeze(1),  # (H, 1, r)
+        "cB": torch.einsum("chn,hn->hc", C_real, D2dtB).unsqueeze(1),  # (H, 1, channels)
+        "M_T": lin["M"].transpose(1, 2).contiguous(),  # (H, r, r)
+        "W_T": lin["W"].transpose(1, 2).contiguous(),  # (H, r, r)
+        "CD2P_T": torch.einsum("chn,rhn->hrc", C_real, D2P),  # (H, r, channels)
+        "D2P": D2P.contiguous(),  # (r, H, N)
+    }
+
+
+def dplr_linear_fused_step(
+    terms: dict, x: torch.Tensor, u: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""The exact O(N r) bilinear step and its output (formulas in
+    :func:`dplr_linear_fused_terms`): one bmm reads x, the new state is written by one complex
+    product, one addcmul and one rank-r update. Shapes as :func:`diag_step`."""
+    r = terms["M_T"].shape[-1]
+    z = torch.bmm(_h_major(x), terms["G"])  # (H, batch, 2r + channels)
+    ut = u.t().unsqueeze(-1)  # (H, batch, 1)
+    c = z[..., :r]
+    s = torch.baddbmm(torch.addcmul(z[..., r : 2 * r], ut, terms["pB"]), c, terms["M_T"], alpha=-1)
+    t = torch.baddbmm(c, s, terms["W_T"])
+    y = torch.baddbmm(torch.addcmul(z[..., 2 * r :], ut, terms["cB"]), t, terms["CD2P_T"], alpha=-1)
+    x = terms["D2a"] * x
+    if x.stride(-1) != 1:  # only a state strided along N/2 (the real view below needs 1)
+        x = x.contiguous()
+    torch.view_as_real(x).addcmul_(terms["D2dtB_real"], u[..., None, None])
+    # x' = x1 - sum_r t_r D2P_r in place, one elementwise update per rank (an in-place
+    # baddbmm on the strided view is a per-matrix loop); view, never reshape: a copy would
+    # drop the update
+    x_real = torch.view_as_real(x).view(*x.shape[:-1], -1)
+    t_b = t.permute(2, 1, 0).unsqueeze(-1)  # (r, batch, H, 1)
+    for k in range(r):
+        x_real.addcmul_(t_b[k], terms["D2P"][k], value=-1)
+    return y.permute(1, 2, 0).contiguous(), x  # contiguous: see dplr_dense_step
+
+
+__all__ = [
+    "diag_step",
+    "diag_step_terms",
+    "dplr_dense_step",
+    "dplr_dense_step_terms",
+    "dplr_linear_fused_step",
+    "dplr_linear_fused_terms",
+]

@@ -1,0 +1,132 @@
+"""functional.step: the fused step forms against the float64 unrolled recurrence and against
+their plain twins; gradients; state layouts; the fast boundary check."""
+
+import pytest
+import torch
+
+from s4_layers._step_cache import step_input_ok
+from s4_layers.functional.discretize import (
+    discretize_diag,
+    dplr_bilinear_dense,
+    dplr_linear_step,
+    dplr_linear_step_terms,
+)
+from s4_layers.functional.step import (
+    diag_step,
+    diag_step_terms,
+    dplr_dense_step,
+    dplr_dense_step_terms,
+    dplr_linear_fused_step,
+    dplr_linear_fused_terms,
+)
+
+
+def _inputs(batch, H, N2, dtype=torch.complex128):
+    x = torch.randn(batch, H, N2, dtype=dtype)
+    u = torch.randn(batch, H, dtype=torch.float64 if dtype == torch.complex128 else torch.float32)
+    return x, u
+
+
+@pytest.mark.parametrize("disc", ["zoh", "bilinear"])
+def test_diag_step_equals_the_recurrence_float64(ref, disc):
+    s = ref.random_system("diag-lin", 8, H=3, channels=2)
+    x, u = _inputs(5, 3, 4)
+    dA, dB, _ = discretize_diag(s.dt, s.A, s.B, disc)
+    y, x_next = diag_step(diag_step_terms(dA, dB, s.C), x, u)
+    y_ref, x_ref = ref.step(s.dt, s.A, s.B, s.C, u, x, disc=disc)
+    assert y.shape == (5, 2, 3) and x_next.shape == (5, 3, 4)
+    assert ref.rel_err(x_next, x_ref) < 1e-12
+    assert ref.rel_err(y, y_ref) < 1e-12
+
+
+@pytest.mark.parametrize("rank", [1, 2])
+def test_dense_step_equals_the_recurrence_and_the_complex_dense_step(ref, rank):
+    s = ref.random_system("legs", 8, H=3, channels=2, rank=rank)
+    x, u = _inputs(5, 3, 4)
+    E, dB = dplr_bilinear_dense(s.dt, s.A, s.P, s.B)
+    y, x_next = dplr_dense_step(dplr_dense_step_terms(E, dB, s.C), x, u)
+    y_ref, x_ref = ref.step(s.dt, s.A, s.B, s.C, u, x, P=s.P, disc="bilinear")
+    assert ref.rel_err(x_next, x_ref) < 1e-12
+    assert ref.rel_err(y, y_ref) < 1e-12
+    # the real (H, N, N) block matrices against the complex dense step on [x, conj x]
+    lam = torch.cat([s.A, s.A.conj()], -1)
+    Pf, Bf = torch.cat([s.P, s.P.conj()], -1), torch.cat([s.B, s.B.conj()], -1)
+    Af = torch.diag_embed(lam) - torch.einsum("rhi,rhj->hij", Pf, Pf.conj())
+    eye = torch.eye(8, dtype=Af.dtype)
+    back = torch.linalg.inv(eye - s.dt[:, None, None] / 2 * Af)
+    dA_c = back @ (eye + s.dt[:, None, None] / 2 * Af)
+    dB_c = (back @ (s.dt[:, None] * Bf).unsqueeze(-1)).squeeze(-1)
+    xf = torch.einsum("hij,bhj->bhi", dA_c, torch.cat([x, x.conj()], -1)) + dB_c * u[..., None]
+    assert ref.rel_err(x_next, xf[..., :4]) < 1e-12
+    Cf = torch.cat([s.C, s.C.conj()], -1)
+    assert ref.rel_err(y, torch.einsum("chn,bhn->bch", Cf, xf).real) < 1e-12
+
+
+@pytest.mark.parametrize("rank", [1, 2])
+def test_linear_fused_step_equals_the_recurrence_and_the_plain_linear_step(ref, rank):
+    s = ref.random_system("legs", 8, H=3, channels=2, rank=rank)
+    x, u = _inputs(5, 3, 4)
+    y, x_next = dplr_linear_fused_step(dplr_linear_fused_terms(s.dt, s.A, s.P, s.B, s.C), x, u)
+    y_ref, x_ref = ref.step(s.dt, s.A, s.B, s.C, u, x, P=s.P, disc="bilinear")
+    assert ref.rel_err(x_next, x_ref) < 1e-12
+    assert ref.rel_err(y, y_ref) < 1e-12
+    plain = dplr_linear_step(dplr_linear_step_terms(s.dt, s.A, s.P, s.B), x, u)
+    assert ref.rel_err(x_next, plain) < 1e-12
+
+
+def _forms(ref):
+    s = ref.random_system("legs", 6, H=2, channels=1, rank=1)
+    dA, dB, _ = discretize_diag(s.dt, s.A, s.B, "zoh")
+    return {
+        "diag": (diag_step, diag_step_terms(dA, dB, s.C)),
+        "dense": (
+            dplr_dense_step,
+            dplr_dense_step_terms(*dplr_bilinear_dense(s.dt, s.A, s.P, s.B), s.C),
+        ),
+        "linear": (dplr_linear_fused_step, dplr_linear_fused_terms(s.dt, s.A, s.P, s.B, s.C)),
+    }
+
+
+@pytest.mark.parametrize("form", ["diag", "dense", "linear"])
+def test_step_forms_accept_a_strided_state(ref, form):
+    """An H-major (transposed) or sliced state gives the same step as a contiguous one."""
+    step, terms = _forms(ref)[form]
+    x, u = _inputs(4, 2, 3)
+    y, x_next = step(terms, x, u)
+    strided = x.transpose(0, 1).contiguous().transpose(0, 1)
+    y2, x2 = step(terms, strided, u)
+    assert torch.equal(x_next, x2) or ref.rel_err(x2, x_next) < 1e-14
+    assert ref.rel_err(y2, y) < 1e-14
+    wide = torch.randn(4, 2, 6, dtype=torch.complex128)
+    wide[..., ::2] = x
+    y3, x3 = step(terms, wide[..., ::2], u)  # last axis strided
+    assert ref.rel_err(x3, x_next) < 1e-14 and ref.rel_err(y3, y) < 1e-14
+
+
+@pytest.mark.parametrize("form", ["diag", "dense", "linear"])
+def test_step_forms_gradcheck_float64(ref, form):
+    step, terms = _forms(ref)[form]
+    x, u = _inputs(2, 2, 3)
+    x.requires_grad_(True)
+    u.requires_grad_(True)
+
+    def f(x, u):
+        y, x_next = step(terms, x, u)
+        return y, torch.view_as_real(x_next)
+
+    assert torch.autograd.gradcheck(f, (x, u))
+
+
+def test_step_input_ok_accepts_only_what_the_full_checks_accept():
+    state = torch.zeros(2, 3, 4, dtype=torch.complex64)
+    u = torch.randn(2, 3)
+    assert step_input_ok(u, state, 3, 4, torch.float32)
+    assert step_input_ok(u.half(), state, 3, 4, torch.float32)  # lower precision is taken
+    assert not step_input_ok(u.double(), state, 3, 4, torch.float32)  # would lose precision
+    assert not step_input_ok(u, state.to(torch.complex128), 3, 4, torch.float32)
+    assert not step_input_ok(u[:1], state, 3, 4, torch.float32)  # batch mismatch
+    assert not step_input_ok(torch.randn(2, 4), state, 3, 4, torch.float32)  # wrong H
+    assert not step_input_ok(u.unsqueeze(-1), state, 3, 4, torch.float32)
+    assert not step_input_ok(u.to(torch.int64), state, 3, 4, torch.float32)
+    assert not step_input_ok(u, state[..., :3], 3, 4, torch.float32)
+    assert not step_input_ok(u.numpy(), state, 3, 4, torch.float32)
