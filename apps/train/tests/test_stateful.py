@@ -146,3 +146,89 @@ def test_perplexity_is_exp_of_the_mean_cross_entropy_not_a_mean_of_exps() -> Non
                 count += 1
     assert float(ppl.compute()) == pytest.approx(math.exp(total / count), rel=1e-6)
     assert float(bits.compute()) == pytest.approx(total / count / math.log(2), rel=1e-6)
+
+
+def _lm_module(state: dict, layer_mode: str = "dplr"):
+    from s4_train import SequenceLightningModule
+
+    return SequenceLightningModule(
+        model=_model(layer_mode),
+        task=TASK,
+        optimizer={"name": "adamw", "lr": 1e-3, "weight_decay": 0.0},
+        scheduler={"name": "constant"},
+        spec=dict(SPEC.__dict__),
+        metrics=[],
+        state=state,
+    )
+
+
+def _grads(module, loss):
+    return torch.autograd.grad(loss, [p for p in module.parameters() if p.requires_grad])
+
+
+@pytest.mark.parametrize("layer_mode", ["dplr", "diag"])
+def test_bptt_step_over_two_chunks_equals_one_batch_of_twice_the_length(layer_mode) -> None:
+    """bptt (float64): the training loss and every gradient of one step over K = 2 consecutive
+    chunks (state carried attached) == a stateless batch of the whole 2L-token sequence."""
+    torch.manual_seed(0)
+    module = _lm_module({"mode": "bptt", "seq_len": 8, "bptt_batches": 2}, layer_mode).double()
+    full = _lm_module({"mode": "reset"}, layer_mode).double()
+    full.network.load_state_dict(module.network.state_dict())
+    tokens = torch.randint(0, VOCAB, (3, 17))
+    x, y = tokens[:, :16], tokens[:, 1:]
+    grouped = (torch.stack([x[:, :8], x[:, 8:]]), torch.stack([y[:, :8], y[:, 8:]]))  # (K,B,L)
+    loss_bptt = module._step(grouped, "train")
+    loss_full = full._step((x, y), "train")
+    assert abs(float(loss_bptt.detach() - loss_full.detach())) < 1e-12 * float(loss_full.detach())
+    for a, b in zip(_grads(module, loss_bptt), _grads(full, loss_full), strict=True):
+        assert torch.allclose(a, b, rtol=1e-8, atol=1e-12)
+    # the state after chunk 2 is carried into the next step detached
+    leaves = [t for t in module._carried["train"] if isinstance(t, torch.Tensor)]
+    assert leaves and all(not t.requires_grad for t in leaves)
+
+
+def test_bptt_gradient_reaches_the_first_chunk_and_tbptt_does_not() -> None:
+    """d out(chunk 2) / d embedding rows used only in chunk 1: non-zero in bptt (the carried
+    state is attached), exactly zero in tbptt (detached at the chunk boundary)."""
+    torch.manual_seed(0)
+    first = torch.randint(0, 3, (2, 8))  # tokens 0..2 only in chunk 1
+    second = torch.randint(3, VOCAB, (2, 8))  # tokens 3..6 only in chunk 2
+    for mode in ("bptt", "tbptt"):
+        module = _lm_module({"mode": mode, "seq_len": 8, "bptt_batches": 2})
+        if mode == "bptt":
+            out2 = module._forward_carrying_state(torch.stack([first, second]), "train")[2:]
+        else:
+            module._forward_carrying_state(first, "train")
+            out2 = module._forward_carrying_state(second, "train")
+        (grad,) = torch.autograd.grad(out2.sum(), [module.network.encoder.project.weight])
+        reach = float(grad[:3].abs().sum())
+        assert (reach > 0) if mode == "bptt" else (reach == 0.0), (mode, reach)
+        assert float(grad[3:].abs().sum()) > 0  # chunk 2's own tokens always get a gradient
+
+
+def test_chunks_group_for_bptt() -> None:
+    stream = torch.arange(41)
+    chunks = StreamChunks(stream, batch_size=2, seq_len=4, group=2)
+    # 20 tokens per row, 19 inputs: 2 groups of 2 chunks of 4 (16) + 3 left
+    assert len(chunks) == 2 and chunks.dropped_tokens == 3
+    x, y = chunks[1]
+    assert x.shape == (2, 2, 4) and x[0].tolist() == [[8, 9, 10, 11], [28, 29, 30, 31]]
+    assert torch.equal(y, x + 1)
+    with pytest.raises(ValueError, match=r"train\.state\.bptt_batches"):
+        StreamChunks(stream, 2, 4, group=0)
+
+
+@pytest.mark.parametrize("layer_mode", ["dplr", "diag"])
+def test_bptt_trains_on_a_stream(layer_mode, tiny, tmp_path, monkeypatch):
+    from s4_tasks import registry
+
+    monkeypatch.setitem(registry.DATASETS, "toy_stream", _stream_builder)
+    overrides = [o for o in tiny if not o.startswith("trainer.limit_")]
+    overrides += ["dataset=npz", "~dataset", "+dataset.name=toy_stream", "task.pool=last"]
+    overrides += [f"model.layer.mode={layer_mode}", "train.state.mode=bptt"]
+    overrides += ["train.state.seq_len=16", "train.state.bptt_batches=2"]
+    overrides += ["loader.batch_size=4", "trainer.max_epochs=2"]
+    results = run_experiment(overrides, output_dir=tmp_path)
+    # 99 inputs per row -> 6 chunks of 16 -> 3 optimizer steps of 2 chunks per epoch
+    assert results["global_step"] == 6
+    assert "test/cross_entropy" in results["test"]

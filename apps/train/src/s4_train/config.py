@@ -232,6 +232,11 @@ def validate(cfg: DictConfig) -> None:
             raise ConfigError(
                 f"train.state.seq_len: expected a positive integer, got {cfg.train.state.seq_len}"
             )
+        if state_mode == "bptt" and cfg.train.state.bptt_batches < 1:
+            raise ConfigError(
+                "train.state.bptt_batches: expected a positive integer, got "
+                f"{cfg.train.state.bptt_batches}"
+            )
         positional = str(getattr(cfg.task.positional, "name", cfg.task.positional))
         if positional != "none":
             raise ConfigError(

@@ -196,7 +196,20 @@ class SequenceDataModule(pl.LightningDataModule):
         batch_size = (
             cfg["batch_size"] if train else (cfg.get("eval_batch_size") or cfg["batch_size"])
         )
-        chunks = StreamChunks(streams[split], int(batch_size), int(self.state_config["seq_len"]))
+        mode = str(getattr(self.state_config["mode"], "name", self.state_config["mode"]))
+        # bptt: one training item is bptt_batches consecutive chunks (backpropagated together);
+        # evaluation reads the stream chunk by chunk with the state carried in every mode
+        group = int(self.state_config.get("bptt_batches", 1)) if train and mode == "bptt" else 1
+        chunks = StreamChunks(
+            streams[split], int(batch_size), int(self.state_config["seq_len"]), group=group
+        )
+        if len(chunks) == 0:
+            raise ConfigError(
+                f"train.state: expected at least one chunk of {chunks.seq_len * group} tokens "
+                f"per row in the {split!r} stream ({streams[split].numel()} tokens, "
+                f"batch_size={batch_size}), got none; lower train.state.seq_len, "
+                "bptt_batches or the batch size"
+            )
         # stream order matters (row b of batch i+1 continues row b of batch i): no shuffling
         return DataLoader(chunks, batch_size=None, shuffle=False)
 

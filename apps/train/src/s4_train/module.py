@@ -71,16 +71,25 @@ class SequenceLightningModule(pl.LightningModule):
         return self.network(x)
 
     def _forward_carrying_state(self, x: torch.Tensor, split: str) -> torch.Tensor:
-        """tbptt: start from the state the previous batch of ``split`` ended in (zero at the
-        epoch start) and keep this batch's final state, detached, for the next batch."""
+        """Start from the state the previous batch of ``split`` ended in (zero at the epoch
+        start) and keep this batch's final state, detached, for the next batch.
+
+        x (B, L): one chunk (tbptt, and evaluation in every stateful mode) -> out (B, ...).
+        x (K, B, L): bptt, K consecutive chunks run in order with the state carried attached
+        (gradients flow from chunk k into chunks < k) -> outs concatenated (K * B, ...).
+        """
         from s4_train.stateful import detach_state
 
+        chunks = x if x.dim() == 3 and self.state_mode == "bptt" else x[None]
         state = self._carried.get(split)
         if state is None:
-            state = self.network.backbone.default_state(x.shape[0], device=x.device)
-        out, next_state = self.network.forward_with_state(x, state)
-        self._carried[split] = detach_state(next_state)
-        return out
+            state = self.network.backbone.default_state(chunks.shape[1], device=x.device)
+        outs = []
+        for chunk in chunks:
+            out, state = self.network.forward_with_state(chunk, state)
+            outs.append(out)
+        self._carried[split] = detach_state(state)
+        return outs[0] if len(outs) == 1 else torch.cat(outs)
 
     def _reset_state(self, split: str) -> None:
         self._carried.pop(split, None)
@@ -98,10 +107,11 @@ class SequenceLightningModule(pl.LightningModule):
         x, y, *rest = batch  # (x, y) or (x, y, lengths) for padded token tasks
         if self.state_mode != "reset":
             out = self._forward_carrying_state(x, split)
+            y = y.flatten(0, 1) if y.dim() == 3 else y  # bptt: (K, B, L) -> (K * B, L)
         else:
             out = self.network(x, *rest)
         loss = self.loss_fn(out, y)
-        batch_size = int(x.shape[0])
+        batch_size = int(y.shape[0])  # rows (K * B for bptt)
         self.log(
             f"{split}/loss",
             loss,

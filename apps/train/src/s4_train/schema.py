@@ -433,15 +433,19 @@ class LoaderConfig:
 class StateMode(Enum):
     reset = "reset"  # each batch from the zero state
     tbptt = "tbptt"  # state carried into the next batch, detached
+    bptt = "bptt"  # bptt_batches chunks backpropagated through together, then detached
 
 
 @dataclass
 class StateConfig:
     """Stateful training over token streams (datasets with ``info["streams"]``); see
-    :mod:`s4_train.stateful`. ``seq_len``: tokens per batch row (the truncation length)."""
+    :mod:`s4_train.stateful`. ``seq_len``: tokens per batch row of one chunk (the truncation
+    length for tbptt). ``bptt_batches``: bptt only, consecutive chunks per optimizer step whose
+    gradients flow through the carried state (backpropagation over bptt_batches * seq_len)."""
 
     mode: StateMode = StateMode.reset
     seq_len: int = 128
+    bptt_batches: int = 2
 
 
 @dataclass
