@@ -33,3 +33,12 @@ def test_huge_finite_weights_are_finite() -> None:
 
 def test_no_parameters() -> None:
     assert all_parameters_finite(torch.nn.ReLU())
+
+
+def test_a_kept_parameter_list_gives_the_same_answer() -> None:
+    net = _net()
+    params = list(net.parameters())
+    assert all_parameters_finite(net, params)
+    with torch.no_grad():
+        net[0].bias[2] = float("nan")
+    assert not all_parameters_finite(net, params)
