@@ -28,6 +28,11 @@ from pathlib import Path
 from typing import Any
 
 DEFAULT_OUT = Path("bench-results") / "train.json"
+# --compare (reports of --short): rows matched on these keys, metrics compared (lower = faster)
+COMPARE = {
+    "epoch": (("case", "L", "n_train"), {"seconds_per_epoch_best": "time"}),
+    "step": (("case", "B", "H", "N", "L"), {"step_min_s": "time", "kernels_s": "time"}),
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
