@@ -65,6 +65,90 @@ def test_plain_loop_matches_the_run_and_reports_the_ratio(tmp_path, capsys) -> N
     assert data["plain_loop"]["epochs"] == data["epochs"] == 1
     assert data["plain_loop"]["seconds_per_epoch_mean"] > 0
     assert data["trainer_over_plain_loop"] == pytest.approx(
-        data["trainer_seconds_per_epoch"] / data["plain_loop"]["seconds_per_epoch_mean"]
+        data["trainer_seconds_per_epoch"] / data["plain_loop"]["seconds_per_epoch_best"]
     )
     assert "plain loop" in capsys.readouterr().out
+
+
+def test_plain_loop_leaves_out_the_warmup_epoch_and_uses_the_run_schedule(tmp_path) -> None:
+    out = tmp_path / "train.json"
+    tiny = [o for o in TINY if not o.startswith("trainer.max_epochs")] + ["trainer.max_epochs=3"]
+    assert train_bench.main(["--out", str(out), "--run-dir", str(tmp_path / "run"), *tiny]) == 0
+    data = json.loads(out.read_text())
+    for side in (data["trainer"], data["plain_loop"]):
+        assert len(side["epoch_seconds"]) == 3
+        assert side["seconds_per_epoch_best"] == min(side["epoch_seconds"][1:])
+    assert data["plain_loop"]["steps_per_epoch"] == 2  # trainer.limit_train_batches
+    assert data["trainer_over_plain_loop"] == pytest.approx(
+        data["trainer"]["seconds_per_epoch_best"] / data["plain_loop"]["seconds_per_epoch_best"]
+    )
+
+
+def test_npz_task_runs_the_issue_case_on_synthetic_data(tmp_path) -> None:
+    out = tmp_path / "train.json"
+    small = [
+        "model.d_model=8",
+        "model.n_layers=1",
+        "model.layer.d_state=4",
+        "trainer.max_epochs=1",
+        "trainer.limit_train_batches=2",
+        "trainer.limit_val_batches=2",
+        "trainer.limit_test_batches=2",
+        "trainer.num_sanity_val_steps=0",
+        "callbacks.progress_bar=none",
+        "logger=none",
+        "--no-plain-loop",
+    ]
+    args = ["--out", str(out), "--run-dir", str(tmp_path / "run"), "--npz-task", *small]
+    assert train_bench.main(args) == 0
+    data = json.loads(out.read_text())
+    assert data["experiment"] == "npz" and data["chance"] == pytest.approx(0.1)
+    assert data["results"]["dataset"] == data["dataset"]
+    assert (tmp_path / "run-data" / "npz-task.npz").is_file()
+
+
+def test_short_cases_write_epoch_and_step_rows(tmp_path, monkeypatch) -> None:
+    from s4_bench import train_short
+
+    # the same code path on tiny shapes: 2 epochs of 2 batches, a 2-layer-sized step
+    monkeypatch.setattr(
+        train_short,
+        "EPOCH_CASES",
+        {
+            "s4d-minimal": (["model=s4d_minimal"], 12, 128, 32),
+            "s4-dplr": (["model=s4"], 16, 128, 32),
+        },
+    )
+    monkeypatch.setattr(
+        train_short,
+        "SHARED",
+        ["model.d_model=8", "model.n_layers=1", "model.layer.d_state=4", "loader.batch_size=64"],
+    )
+    real_step = train_short.step_case
+    monkeypatch.setattr(
+        train_short, "step_case", lambda mode, B, H, N, L, t: real_step(mode, 4, 8, 4, 16, t)
+    )
+    out = tmp_path / "short.json"
+    assert (
+        train_bench.main(["--short", "--epochs", "2", "--min-time", "0.01", "--out", str(out)]) == 0
+    )
+    data = json.loads(out.read_text())
+    assert data["suite"] == "train" and data["kind"] == "short"
+    assert [r["case"] for r in data["epoch"]] == ["s4d-minimal", "s4-dplr"]
+    for row in data["epoch"]:
+        assert row["steps_per_epoch"] == 2 and len(row["epoch_seconds"]) == 2
+        assert row["seconds_per_epoch_best"] == row["epoch_seconds"][1]
+    assert [r["case"] for r in data["step"]] == ["step-dplr", "step-diag"]
+    for row in data["step"]:
+        assert row["step_min_s"] > 0 and 0 < row["kernel_share"] < 1.5
+
+
+def test_write_task_is_a_balanced_enough_10_class_npz(tmp_path) -> None:
+    import numpy as np
+
+    from s4_bench.train_short import write_task
+
+    with np.load(write_task(tmp_path / "t.npz", 40, 400, 50)) as f:
+        assert f["x_train"].shape == (400, 40) and f["x_train"].dtype == np.float32
+        assert f["x_val"].shape == f["x_test"].shape == (50, 40)
+        assert set(np.unique(f["y_train"])) == set(range(10))

@@ -51,8 +51,45 @@ def test_step_loss_is_the_task_loss_and_metrics_are_logged() -> None:
     loss = module.validation_step((x, y), 0)
     logits = module(x)
     assert float(loss) == pytest.approx(float(cross_entropy(logits, y)), rel=1e-6)
+    assert not logged  # val metrics are epoch means: logged once, at the epoch end
+    module.on_validation_epoch_end()
     assert logged["val/accuracy"][0] == pytest.approx(float(accuracy(logits, y)))
-    assert logged["val/loss"][1]["sync_dist"] and logged["val/loss"][1]["batch_size"] == 4
+    assert logged["val/loss"][0] == pytest.approx(float(loss), rel=1e-6)
+    assert logged["val/loss"][1]["sync_dist"] and logged["val/loss"][1]["prog_bar"]
+
+
+def test_epoch_means_are_weighted_by_batch_size_and_reset() -> None:
+    module = _module()
+    g = torch.Generator().manual_seed(1)
+    x, y = torch.randn(7, 12, 3, generator=g), torch.randint(0, 4, (7,), generator=g)
+    batches = [(x[:5], y[:5]), (x[5:], y[5:])]  # unequal sizes: 5 and 2
+    logged = {}
+    module.log = lambda name, value, **kw: logged.__setitem__(name, float(value))
+    module.on_validation_epoch_start()
+    losses = [float(module.validation_step(b, i)) for i, b in enumerate(batches)]
+    module.on_validation_epoch_end()
+    # the mean over the 7 samples, not the mean of the two batch means
+    with torch.no_grad():
+        per_sample = torch.nn.functional.cross_entropy(module(x).double(), y, reduction="none")
+    assert logged["val/loss"] == pytest.approx(float(per_sample.mean()), rel=1e-5)
+    assert logged["val/loss"] == pytest.approx((5 * losses[0] + 2 * losses[1]) / 7, rel=1e-6)
+    assert abs(logged["val/loss"] - sum(losses) / 2) > 1e-6
+    logged.clear()
+    module.on_validation_epoch_end()  # reset: nothing left to log without new batches
+    assert not logged
+
+
+def test_train_loss_is_logged_per_step_and_metrics_per_epoch() -> None:
+    module = _module()
+    x, y = next(iter(_loader()))
+    logged = {}
+    module.log = lambda name, value, **kw: logged.__setitem__(name, (float(value.detach()), kw))
+    loss = module.training_step((x, y), 0)
+    assert set(logged) == {"train/loss"}
+    assert logged["train/loss"][0] == pytest.approx(float(loss))
+    assert logged["train/loss"][1]["on_step"] and logged["train/loss"][1]["on_epoch"]
+    module.on_train_epoch_end()
+    assert 0.0 <= logged["train/accuracy"][0] <= 1.0 and "train/cross_entropy" in logged
 
 
 def test_unknown_metric_names_the_key() -> None:

@@ -119,3 +119,19 @@ def test_peak_memory_far_below_naive():
     torch_kib = _peak_kib("torch")
     assert naive_kib > 400_000, f"probe did not see naive's allocations ({naive_kib} KiB)"
     assert torch_kib * 8 < naive_kib, (torch_kib, naive_kib)
+
+
+def test_exp_complex_matches_torch_exp_in_float64() -> None:
+    from ssm_kernels.blocked import _exp_complex
+
+    g = torch.Generator().manual_seed(3)
+    z = torch.complex(
+        -30 * torch.rand(64, 32, 8, generator=g, dtype=torch.float64),
+        200 * (torch.rand(64, 32, 8, generator=g, dtype=torch.float64) - 0.5),
+    )
+    ref = torch.exp(z)
+    assert torch.allclose(_exp_complex(z), ref, rtol=1e-13, atol=0)
+    got32 = _exp_complex(z.to(torch.complex64)).to(torch.complex128)
+    assert ((got32 - ref).abs() <= 1e-5 * ref.abs() + 1e-30).all()
+    real = torch.randn(5, generator=g, dtype=torch.float64)
+    assert torch.equal(_exp_complex(real), torch.exp(real))

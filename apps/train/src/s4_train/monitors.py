@@ -1,7 +1,9 @@
 """Training monitors logged to the experiment loggers: epoch wall time and SSM parameter norms.
 
 - :class:`EpochTimer`: ``time/epoch_seconds`` (training epoch, validation included) and
-  ``time/steps_per_second`` at each training epoch end.
+  ``time/steps_per_second`` at each training epoch end; :attr:`EpochTimer.wall_seconds` keeps
+  every epoch's whole wall time (start to the next start: checkpoints and logging included),
+  which ``s4_train.train`` returns as ``results["epoch_seconds"]``.
 - :class:`SSMParameterNorms`: ``ssm_norm/<name>`` = the 2-norm over all layers of each kind of
   SSM parameter (those s4_layers tags with ``_optim``: dt, A, P, B, ...), at each epoch end; a
   norm that explodes or collapses shows a bad lr for ``model.layer.lr`` early.
@@ -21,10 +23,23 @@ class EpochTimer(Callback):
     def __init__(self) -> None:
         self._start = 0.0
         self._start_step = 0
+        self._wall_start: float | None = None
+        self.wall_seconds: list[float] = []
+
+    def _close_wall(self) -> None:
+        now = time.perf_counter()
+        if self._wall_start is not None:
+            self.wall_seconds.append(now - self._wall_start)
+        self._wall_start = now
 
     def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._close_wall()
         self._start = time.perf_counter()
         self._start_step = trainer.global_step
+
+    def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._close_wall()
+        self._wall_start = None
 
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         seconds = time.perf_counter() - self._start

@@ -36,6 +36,7 @@ from s4_train.data import SequenceDataModule
 from s4_train.guards import LastCheckpoint, NonFiniteGuard
 from s4_train.loggers import build_loggers
 from s4_train.module import SequenceLightningModule
+from s4_train.monitors import EpochTimer
 
 log = logging.getLogger("s4_train")
 
@@ -76,6 +77,7 @@ def train(
 
     Returns the results dict also written to ``output_dir/results.json``: ``val`` and ``test``
     metric dicts, ``chance``, ``epochs``, ``global_step``, ``fit_seconds``, ``wall_seconds``,
+    ``epoch_seconds`` (each epoch's wall time, see :class:`~s4_train.monitors.EpochTimer`),
     ``best_ckpt``, ``last_ckpt``, ``output_dir`` (``output_dir`` or, when another live run holds
     it, ``output_dir-N``) and ``interrupted`` (the signal number when stopped by SIGINT/SIGTERM:
     ``last_ckpt`` then holds the state at the last finished batch and no evaluation is run).
@@ -198,6 +200,10 @@ def train(
         "interrupted": interrupted,
         "pretrained": pretrained,
         "fit_metrics": _scalars(trainer.callback_metrics),
+        # each epoch's wall time (EpochTimer; empty when callbacks.epoch_timer is off)
+        "epoch_seconds": next(
+            (list(c.wall_seconds) for c in callbacks if isinstance(c, EpochTimer)), []
+        ),
     }
     checkpoint = trainer.checkpoint_callback
     best = getattr(checkpoint, "best_model_path", "") or None
