@@ -28,6 +28,7 @@ def test_isolated_run_writes_json_with_memory_and_ratios(tmp_path):
     assert rows["naive"]["speedup_fwd_bwd_vs_naive"] == 1.0
     assert rows["torch"]["speedup_fwd_vs_naive"] > 0
     assert "torch" in report["backends"] and report["backends"]["torch"]["available"]
+    assert (tmp_path / "kernels.png").exists()  # time and memory against L, beside the JSON
 
 
 def test_in_process_run_covers_every_op(tmp_path):

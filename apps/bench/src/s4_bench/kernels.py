@@ -28,7 +28,7 @@ from pathlib import Path
 import torch
 
 import ssm_kernels
-from s4_bench.common import metadata
+from s4_bench.common import metadata, plot_lines
 
 OPS = ("cauchy", "vandermonde", "vandermonde_transpose")
 # Rough number of (batch, N, L)-sized complex temporaries naive keeps alive at its peak in
@@ -69,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-isolate", action="store_true", help="no subprocesses (no CPU memory)")
     p.add_argument("--out", type=Path, default=Path("bench-results/kernels.json"))
     p.add_argument("--markdown", type=Path, help="print a saved report as a markdown table")
+    p.add_argument("--no-plot", action="store_true")
     p.add_argument("--worker", help=argparse.SUPPRESS)
     return p
 
@@ -466,7 +467,29 @@ def main(argv: list[str] | None = None) -> int:
     args.out.write_text(json.dumps(report, indent=2) + "\n")
     _print_table(report["results"])
     print(f"wrote {args.out}")
+    if not args.no_plot:
+        plot(report, args.out.with_suffix(".png"))
     return 0
+
+
+def plot(report: dict, path: Path) -> None:
+    """fwd+bwd time and peak memory against L: a line per (op, backend, N), measured rows."""
+    ok = [r for r in report["results"] if r.get("status") == "ok" and r.get("fwd_bwd_s")]
+    keys = dict.fromkeys((r["op"], r["backend"], r["N"]) for r in ok)
+    time_lines, mem_lines = [], []
+    for op, backend, N in keys:
+        rows = sorted((r for r in ok if (r["op"], r["backend"], r["N"]) == (op, backend, N)),
+                      key=lambda r: r["L"])  # fmt: skip
+        label = f"{op} {backend} N={N}"
+        time_lines.append((label, [r["L"] for r in rows], [r["fwd_bwd_min_s"] for r in rows]))
+        mem = [(r["L"], r["fwd_bwd_peak_mb"]) for r in rows if r.get("fwd_bwd_peak_mb")]
+        if mem:
+            mem_lines.append((label, [m[0] for m in mem], [m[1] for m in mem]))
+    panels = [("fwd+bwd seconds (best)", "L", time_lines)]
+    if mem_lines:
+        panels.append(("fwd+bwd peak memory (MB)", "L", mem_lines))
+    H = ok[0]["H"] if ok else "?"
+    plot_lines(path, panels, f"s4-bench kernels: H={H}, {report['machine'].get('device', '')}")
 
 
 if __name__ == "__main__":
