@@ -47,7 +47,11 @@ def test_step_loss_is_the_task_loss_and_metrics_are_logged() -> None:
     module = _module()
     x, y = next(iter(_loader()))
     logged = {}
-    module.log = lambda name, value, **kw: logged.__setitem__(name, (float(value.detach()), kw))
+
+    def log(name, value, **kw):  # epoch metrics (torchmetrics objects) are read by compute()
+        logged[name] = (float(value.compute() if hasattr(value, "compute") else value), kw)
+
+    module.log = log
     loss = module.validation_step((x, y), 0)
     logits = module(x)
     assert float(loss) == pytest.approx(float(cross_entropy(logits, y)), rel=1e-6)

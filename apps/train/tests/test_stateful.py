@@ -232,3 +232,18 @@ def test_bptt_trains_on_a_stream(layer_mode, tiny, tmp_path, monkeypatch):
     # 99 inputs per row -> 6 chunks of 16 -> 3 optimizer steps of 2 chunks per epoch
     assert results["global_step"] == 6
     assert "test/cross_entropy" in results["test"]
+
+
+def test_epoch_cross_entropy_is_token_weighted_over_unequal_batches() -> None:
+    from s4_train.lm_metrics import MeanCrossEntropyTransform
+
+    torch.manual_seed(2)
+    big, small = (torch.randn(4, 6, VOCAB), torch.randint(0, VOCAB, (4, 6)))
+    tail = (torch.randn(1, 6, VOCAB) * 5, torch.randint(0, VOCAB, (1, 6)))
+    metric = MeanCrossEntropyTransform("cross_entropy")
+    metric.update(big, small)
+    metric.update(*tail)
+    logits = torch.cat([big, tail[0]]).double()
+    targets = torch.cat([small, tail[1]])
+    expected = -torch.log_softmax(logits, -1).gather(-1, targets[..., None]).mean()
+    assert float(metric.compute()) == pytest.approx(float(expected), rel=1e-6)

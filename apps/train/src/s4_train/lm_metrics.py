@@ -1,9 +1,11 @@
-"""Language-model metrics aggregated over the whole epoch (or stream): perplexity and bits per
-token are functions of the MEAN cross-entropy, so they cannot be averaged per batch
-(mean of exp(ce_b) > exp(mean ce_b)). Each keeps the token-weighted cross-entropy sum and the
+"""Language-model metrics aggregated over the whole epoch (or stream): cross-entropy,
+perplexity and bits per token are functions of the token-weighted MEAN cross-entropy, so they
+cannot be averaged per batch (mean of exp(ce_b) > exp(mean ce_b); batches of unequal token
+counts weigh differently). Each keeps the token-weighted cross-entropy sum and the
 token count (summed across DDP processes by torchmetrics) and transforms at ``compute``:
 
-    perplexity = exp(sum_ce / n_tokens),    bits_per_dim = sum_ce / n_tokens / ln 2
+    cross_entropy = sum_ce / n_tokens,    perplexity = exp(sum_ce / n_tokens),
+    bits_per_dim = sum_ce / n_tokens / ln 2
 """
 
 from __future__ import annotations
@@ -14,7 +16,11 @@ import torch
 from torchmetrics import Metric
 
 # metric names of s4_tasks.metrics that are transforms of the mean cross-entropy
-EPOCH_TRANSFORMS = {"perplexity": math.exp, "bits_per_dim": lambda ce: ce / math.log(2)}
+EPOCH_TRANSFORMS = {
+    "cross_entropy": lambda ce: ce,
+    "perplexity": math.exp,
+    "bits_per_dim": lambda ce: ce / math.log(2),
+}
 
 
 class MeanCrossEntropyTransform(Metric):
@@ -35,10 +41,11 @@ class MeanCrossEntropyTransform(Metric):
         )
 
     def update(self, logits: torch.Tensor, y: torch.Tensor) -> None:
+        # summed in the logits' dtype (no float64 copy of a (B, L, V) tensor), kept in float64
         ce = torch.nn.functional.cross_entropy(
-            logits.reshape(-1, logits.shape[-1]).double(), y.reshape(-1), reduction="sum"
+            logits.reshape(-1, logits.shape[-1]), y.reshape(-1), reduction="sum"
         )
-        self.ce_sum += ce
+        self.ce_sum += ce.double()
         self.count += y.numel()
 
     def compute(self) -> torch.Tensor:

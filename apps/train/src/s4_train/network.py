@@ -163,11 +163,66 @@ def build_backbone(model: dict[str, Any]) -> nn.Module:
     )
 
 
+class AdaptiveLMDecoder(nn.Module):
+    """(B, L, d_model) -> the last ``l_output`` steps -> adaptive softmax log-probs (B, l, V)."""
+
+    def __init__(self, softmax: nn.Module, l_output: int | None) -> None:
+        super().__init__()
+        self.softmax, self.l_output = softmax, l_output
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        if self.l_output is not None:
+            if h.shape[1] < self.l_output:
+                raise ValueError(
+                    f"adaptive softmax decoder: expected L >= l_output={self.l_output}, "
+                    f"got L={h.shape[1]}"
+                )
+            h = h[:, -self.l_output :]
+        return self.softmax(h)
+
+
+def build_adaptive_lm(
+    adaptive: dict[str, Any], task: dict[str, Any], model: dict[str, Any], spec: DataSpec
+) -> tuple[nn.Module, nn.Module, nn.Module]:
+    """``task.adaptive``: AdaptiveInput encoder, backbone, AdaptiveSoftmax decoder (tied if
+    ``tie_weights``). Needs a token-in, per-step-class-out task over one vocabulary."""
+    from s4_tasks.decoders import AdaptiveSoftmax
+    from s4_tasks.encoders import AdaptiveInput
+
+    if spec.input_kind != "token" or spec.output_kind != "seq_class":
+        raise ValueError(
+            "task.adaptive.enabled: expected a token-in, per-step classification (LM) dataset, "
+            f"got input_kind={spec.input_kind!r}, output_kind={spec.output_kind!r}"
+        )
+    if spec.d_input != spec.d_output:
+        raise ValueError(
+            f"task.adaptive.enabled: expected one vocabulary (d_input == d_output), got "
+            f"{spec.d_input} and {spec.d_output}"
+        )
+    if _enum_name(task.get("positional", "none")) != "none":
+        raise ValueError(
+            "task.positional: expected 'none' with task.adaptive.enabled, got "
+            f"{_enum_name(task['positional'])!r}"
+        )
+    cutoffs = [int(c) for c in adaptive.get("cutoffs") or []]
+    div_val = float(adaptive.get("div_val", 4.0))
+    try:
+        encoder = AdaptiveInput(spec.d_input, model["d_model"], cutoffs, div_val)
+    except ValueError as err:
+        raise ValueError(f"task.adaptive.{err}") from None
+    tie = encoder if adaptive.get("tie_weights") else None
+    softmax = AdaptiveSoftmax(model["d_model"], spec.d_output, cutoffs, div_val, tie_to=tie)
+    return encoder, build_backbone(model), AdaptiveLMDecoder(softmax, spec.l_output)
+
+
 def build_network(model: dict[str, Any], task: dict[str, Any], spec: DataSpec) -> SequenceNetwork:
     """Encoder, backbone and decoder for ``spec`` from the ``model`` and ``task`` sections."""
     from s4_tasks.decoders import build_decoder
     from s4_tasks.encoders import build_encoder
 
+    adaptive = dict(task.get("adaptive") or {})
+    if adaptive.get("enabled"):
+        return SequenceNetwork(*build_adaptive_lm(adaptive, task, model, spec))
     kind = _enum_name(task.get("encoder", "auto"))
     if kind == "auto":
         kind = "embedding" if spec.input_kind == "token" else "linear"

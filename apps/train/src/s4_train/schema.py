@@ -178,6 +178,19 @@ DATASET_SCHEMAS: dict[str, type] = dataset_schemas()
 
 
 @dataclass
+class AdaptiveConfig:
+    """Adaptive input embeddings and adaptive softmax for word-level LMs (``enabled``): token
+    ids sorted by decreasing frequency are cut at ``cutoffs`` into clusters of width
+    ``d_model // div_val**i`` (``s4_tasks.AdaptiveInput`` / ``s4_tasks.AdaptiveSoftmax``);
+    ``tie_weights`` shares each cluster's output matrix with its input embedding."""
+
+    enabled: bool = False
+    cutoffs: list[int] = field(default_factory=list)
+    div_val: float = 4.0
+    tie_weights: bool = False
+
+
+@dataclass
 class TaskConfig:
     """How data meets the backbone: encoder, decoder pooling, loss and logged metrics.
 
@@ -190,6 +203,7 @@ class TaskConfig:
     positional: Positional = Positional.none
     pool: Pool = Pool.mean  # why: configs/task/default.yaml
     metrics: list[str] = field(default_factory=list)
+    adaptive: AdaptiveConfig = field(default_factory=AdaptiveConfig)
 
 
 @dataclass

@@ -11,9 +11,9 @@ from s4_tasks.__about__ import __version__
 from s4_tasks.arrays import npz
 from s4_tasks.base import DataFormatError, MissingDataError, SequenceDataset
 from s4_tasks.cifar import cifar10, read_cifar_batch
-from s4_tasks.decoders import build_decoder
+from s4_tasks.decoders import AdaptiveSoftmax, build_decoder
 from s4_tasks.download import ChecksumError, DownloadError, download
-from s4_tasks.encoders import build_encoder
+from s4_tasks.encoders import AdaptiveInput, build_encoder
 from s4_tasks.metrics import METRICS, METRICS_FOR, loss_for
 from s4_tasks.mnist import mnist, read_idx
 from s4_tasks.registry import DATASETS, dataset_kwargs, get_dataset
@@ -26,6 +26,8 @@ __all__ = [
     "METRICS",
     "METRICS_FOR",
     "SOURCES",
+    "AdaptiveInput",
+    "AdaptiveSoftmax",
     "ChecksumError",
     "DataFormatError",
     "DownloadError",
