@@ -149,3 +149,86 @@ def test_progress_bar_reports_the_transfer(payload, tmp_path, capsys):
     fetch(_resource(payload), tmp_path / "dest", progress=True)
     err = capsys.readouterr().err
     assert "blob.bin" in err and "100%" in err
+
+
+def _zip(path: Path, members: dict[str, bytes]) -> Path:
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return path
+
+
+def _no_digest(path: Path, name: str) -> Resource:
+    return Resource(filename=name, urls=(path.as_uri(),), sha256=None, unverified="none given")
+
+
+def test_wikitext_zip_extracts_to_the_loader_layout_with_a_warning(tmp_path):
+    from dataclasses import replace
+
+    from s4_tasks import SOURCES, UnverifiedDownloadWarning
+
+    text = " = T = \n the cat sat on the mat . \n" * 5
+    (tmp_path / "server").mkdir()
+    archive = _zip(
+        tmp_path / "server" / "wikitext-2-v1.zip",
+        {f"wikitext-2/wiki.{s}.tokens": text.encode() for s in ("train", "valid", "test")},
+    )
+    source = replace(
+        SOURCES["wikitext2"], resources=(_no_digest(archive, "wikitext-2-v1.zip"),)
+    )  # the real entry, served from a local file
+    root = tmp_path / "data"
+    with pytest.warns(UnverifiedDownloadWarning, match=r"wikitext2: wikitext-2-v1\.zip"):
+        out = download("wikitext2", root, sources={"wikitext2": source}, progress=False)
+    assert out == root / "wikitext-2" and not (root / "wikitext-2-v1.zip").exists()
+    data = get_dataset("wikitext2", root=str(out), seq_len=4)
+    assert data.d_input > 3  # the vocabulary was built from the extracted train split
+
+
+def test_lra_release_tar_extracts_to_the_loader_layout(tmp_path):
+    from dataclasses import replace
+
+    from s4_tasks import SOURCES, UnverifiedDownloadWarning
+
+    (tmp_path / "server").mkdir()
+    archive = _tar(
+        tmp_path / "server" / "lra_release.gz",
+        {"lra_release/listops-1000/basic_test.tsv": b"Source\tTarget\n"},
+    )
+    source = replace(SOURCES["lra"], resources=(_no_digest(archive, "lra_release.gz"),))
+    with pytest.warns(UnverifiedDownloadWarning):
+        out = download("lra", tmp_path / "data", sources={"lra": source}, progress=False)
+    assert out == tmp_path / "data" / "lra_release"
+    assert (out / "listops-1000" / "basic_test.tsv").is_file()
+
+
+def test_corrupt_or_unsafe_zip_is_refused(tmp_path):
+    bad = tmp_path / "bad.zip"
+    good = _zip(tmp_path / "good.zip", {"a/b.txt": b"x" * 100})
+    bad.write_bytes(good.read_bytes()[:-30])  # truncated: the central directory is cut
+    with pytest.raises(ValueError, match=r"bad\.zip: corrupt or truncated"):
+        extract_tar(bad, tmp_path / "out")
+    unsafe = _zip(tmp_path / "unsafe.zip", {"../escape.txt": b"x"})
+    with pytest.raises(ValueError, match=r"unsafe\.zip: refusing unsafe archive member"):
+        extract_tar(unsafe, tmp_path / "out2")
+    assert not (tmp_path / "escape.txt").exists()
+
+
+def test_offline_download_names_the_file_and_every_mirror(tmp_path, monkeypatch):
+    import urllib.error
+    import urllib.request
+
+    from s4_tasks import UnverifiedDownloadWarning
+
+    def offline(*args, **kwargs):
+        raise urllib.error.URLError("no network")
+
+    monkeypatch.setattr(urllib.request, "urlopen", offline)
+    with pytest.warns(UnverifiedDownloadWarning), pytest.raises(DownloadError) as err:
+        download("wikitext103", tmp_path, progress=False)
+    message = str(err.value)
+    assert "wikitext-103-v1.zip: download failed from every mirror" in message
+    assert "https://wikitext.smerity.com/wikitext-103-v1.zip" in message
+    assert "no network" in message
+    assert list(tmp_path.iterdir()) == []  # nothing half-written

@@ -12,7 +12,7 @@ from s4_tasks.arrays import npz
 from s4_tasks.base import DataFormatError, MissingDataError, SequenceDataset
 from s4_tasks.cifar import cifar10, read_cifar_batch
 from s4_tasks.decoders import AdaptiveSoftmax, build_decoder
-from s4_tasks.download import ChecksumError, DownloadError, download
+from s4_tasks.download import ChecksumError, DownloadError, UnverifiedDownloadWarning, download
 from s4_tasks.encoders import AdaptiveInput, build_encoder
 from s4_tasks.metrics import METRICS, METRICS_FOR, loss_for
 from s4_tasks.mnist import mnist, read_idx
@@ -33,6 +33,7 @@ __all__ = [
     "DownloadError",
     "MissingDataError",
     "SequenceDataset",
+    "UnverifiedDownloadWarning",
     "__version__",
     "adding",
     "audio",

@@ -5,7 +5,9 @@ Each file is streamed to a hidden temporary file next to its destination while i
 into place (an atomic rename), so a failed, interrupted or tampered download leaves nothing
 behind. Mirrors are tried in order. Tar archives are extracted into a temporary folder with
 the tarfile "data" filter (no absolute paths, no ``..``, no links outside) and then moved
-into the standard layout.
+into the standard layout; zip archives (WikiText) the same way, refusing members that would
+land outside the target. A resource with no published digest (``sha256`` None) is fetched
+with an :class:`UnverifiedDownloadWarning` saying so, never silently treated as verified.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import tarfile
 import tempfile
 import urllib.error
 import urllib.request
+import warnings
+import zipfile
 from pathlib import Path
 
 from tqdm.auto import tqdm
@@ -29,6 +33,10 @@ CHUNK = 1 << 20
 
 class ChecksumError(ValueError):
     """A downloaded file does not match its published size or digest."""
+
+
+class UnverifiedDownloadWarning(UserWarning):
+    """A file was fetched from a source that publishes no checksum: it is not verified."""
 
 
 class DownloadError(OSError):
@@ -132,8 +140,21 @@ def _check_member(member: tarfile.TarInfo, target: Path) -> None:
         raise ValueError(f"refusing unsafe archive member {member.name!r}")
 
 
+def _extract_zip(archive: Path, staging: Path) -> None:
+    try:
+        with zipfile.ZipFile(archive) as zf:
+            for info in zf.infolist():
+                resolved = (staging / info.filename).resolve()
+                if info.filename.startswith("/") or not resolved.is_relative_to(staging.resolve()):
+                    raise ValueError(f"{archive}: refusing unsafe archive member {info.filename!r}")
+            zf.extractall(staging)
+    except (zipfile.BadZipFile, EOFError, OSError) as err:
+        raise ValueError(f"{archive}: corrupt or truncated zip archive ({err})") from err
+
+
 def extract_tar(archive: str | Path, dest: str | Path) -> list[Path]:
-    """Extract ``archive`` into ``dest`` safely and atomically per top-level entry.
+    """Extract ``archive`` (tar of any compression, or zip) into ``dest`` safely and
+    atomically per top-level entry.
 
     Returns the top-level paths created. A corrupt archive raises ValueError naming it and
     leaves ``dest`` untouched.
@@ -142,16 +163,10 @@ def extract_tar(archive: str | Path, dest: str | Path) -> list[Path]:
     dest.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=dest, prefix=".extract-"))
     try:
-        try:
-            with tarfile.open(archive) as tar:
-                if hasattr(tarfile, "data_filter"):
-                    tar.extractall(staging, filter="data")
-                else:  # pragma: no cover - Python < 3.10.12
-                    for member in tar.getmembers():
-                        _check_member(member, staging)
-                    tar.extractall(staging)
-        except (tarfile.TarError, EOFError, OSError) as err:
-            raise ValueError(f"{archive}: corrupt or truncated tar archive ({err})") from err
+        if zipfile.is_zipfile(archive):
+            _extract_zip(archive, staging)
+        else:
+            _extract_tar_into(archive, staging)
         created = []
         for entry in sorted(staging.iterdir()):
             target = dest / entry.name
@@ -164,6 +179,19 @@ def extract_tar(archive: str | Path, dest: str | Path) -> list[Path]:
         return created
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _extract_tar_into(archive: Path, staging: Path) -> None:
+    try:
+        with tarfile.open(archive) as tar:
+            if hasattr(tarfile, "data_filter"):
+                tar.extractall(staging, filter="data")
+            else:  # pragma: no cover - Python < 3.10.12
+                for member in tar.getmembers():
+                    _check_member(member, staging)
+                tar.extractall(staging)
+    except (tarfile.TarError, EOFError, OSError) as err:
+        raise ValueError(f"{archive}: corrupt or truncated tar archive ({err})") from err
 
 
 def is_present(source: Source, root: str | Path) -> bool:
@@ -205,6 +233,13 @@ def download(
     folder = root / source.download_dir
     files: list[Path] = []
     for resource in source.resources:
+        if resource.sha256 is None:
+            warnings.warn(
+                f"{name}: {resource.filename}: {resource.unverified or 'no published checksum'}"
+                " (known_hash=None); check the files yourself if that matters",
+                UnverifiedDownloadWarning,
+                stacklevel=2,
+            )
         path = fetch(resource, folder, progress=progress, force=force, timeout=timeout)
         if source.extract_to is not None:
             for top in extract_tar(path, root / source.extract_to):

@@ -11,9 +11,15 @@ Provenance of the digests (no file was hashed here: this machine has no internet
 - Speech Commands v0.02: SHA-256 as published by torchaudio and the TensorFlow Datasets
   checksum list; size 2,428,923,189 bytes (TFDS).
 
+- LRA release (``lra_release.gz``, Tay et al. 2021) and WikiText-2 / WikiText-103 (the
+  ``-v1.zip`` archives of Merity et al. 2016): their publishers give NO checksum and no size,
+  and none could be computed here (no network), so ``sha256`` and ``size`` are None and
+  ``s4-data download`` warns that the file is NOT verified (``UnverifiedDownloadWarning``). A
+  digest is never guessed; fill one in once it is known from a trusted copy.
+
 ``sha256_verified`` records whether a digest was confirmed by at least two independent
-published sources; every entry below was. A digest that could not be confirmed would be left
-as None (size / md5 only) rather than guessed.
+published sources. A digest that could not be confirmed is left as None (``unverified`` says
+why) rather than guessed.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ class Resource:
     size: int | None = None
     md5: str | None = None
     sha256_verified: bool = False
+    unverified: str | None = None  # why there is no digest to check (sha256 None)
 
 
 @dataclass(frozen=True)
@@ -51,6 +58,7 @@ class Source:
     loader_root: str
     marker: str
     extract_to: str | None = None
+    serves: tuple[str, ...] = ()  # dataset names read from this download, when not ``name``
 
     @property
     def size(self) -> int | None:
@@ -156,4 +164,62 @@ SOURCES["sc09"] = replace(
     SOURCES["speech_commands"],
     name="sc09",
     description="SC09: the spoken digits of Speech Commands v0.02 (same archive), audio LM",
+)
+
+_NO_PUBLISHED_DIGEST = "the publisher gives no checksum or size; the download is not verified"
+
+# The LRA release (Tay et al. 2021, github.com/google-research/long-range-arena): one
+# gzipped tar (~7.7 GB as the LRA README describes it; size not published exactly) holding
+# lra_release/{listops-1000, tsv_data, pathfinder32, pathfinder64, pathfinder128, ...}.
+# The readers accept root=data/lra_release or the folder inside it of the same name.
+SOURCES["lra"] = Source(
+    name="lra",
+    description="Long Range Arena release: ListOps TSVs, AAN retrieval TSVs, Pathfinder/Path-X "
+    "images (IMDB Text comes from aclImdb instead)",
+    resources=(
+        Resource(
+            filename="lra_release.gz",
+            urls=("https://storage.googleapis.com/long-range-arena/lra_release.gz",),
+            sha256=None,
+            unverified=_NO_PUBLISHED_DIGEST,
+        ),
+    ),
+    download_dir="",
+    extract_to="",  # the archive holds the folder lra_release/
+    loader_root="lra_release",
+    marker="lra_release",
+    serves=("listops", "aan", "pathfinder"),
+)
+
+
+def _wikitext(name: str, folder: str, description: str) -> Source:
+    archive = f"{folder}-v1.zip"
+    return Source(
+        name=name,
+        description=description,
+        resources=(
+            Resource(
+                filename=archive,
+                urls=(
+                    f"https://wikitext.smerity.com/{archive}",
+                    f"https://s3.amazonaws.com/research.metamind.io/wikitext/{archive}",
+                ),
+                sha256=None,
+                unverified=_NO_PUBLISHED_DIGEST,
+            ),
+        ),
+        download_dir="",
+        extract_to="",  # the zip holds the folder wikitext-2/ or wikitext-103/
+        loader_root=folder,
+        marker=f"{folder}/wiki.test.tokens",
+    )
+
+
+SOURCES["wikitext2"] = _wikitext(
+    "wikitext2", "wikitext-2", "WikiText-2 word-level LM (v1, tokenised, <unk>), 2M train tokens"
+)
+SOURCES["wikitext103"] = _wikitext(
+    "wikitext103",
+    "wikitext-103",
+    "WikiText-103 word-level LM (v1, tokenised, <unk>), 103M train tokens, 267k words",
 )
