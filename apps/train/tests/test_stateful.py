@@ -247,3 +247,36 @@ def test_epoch_cross_entropy_is_token_weighted_over_unequal_batches() -> None:
     targets = torch.cat([small, tail[1]])
     expected = -torch.log_softmax(logits, -1).gather(-1, targets[..., None]).mean()
     assert float(metric.compute()) == pytest.approx(float(expected), rel=1e-6)
+
+
+@pytest.mark.parametrize("mode", ["tbptt", "bptt"])
+def test_validation_reads_the_whole_stream_with_the_state_carried(mode) -> None:
+    """The epoch's val cross-entropy over 3 chunks == the CE of one pass over each row's
+    whole stream (float64), for every carrying mode."""
+    import lightning.pytorch as pl
+    from torch.utils.data import DataLoader
+
+    from s4_train import SequenceLightningModule
+
+    torch.manual_seed(3)
+    module = SequenceLightningModule(
+        model=_model("dplr"), task=TASK,
+        optimizer={"name": "adamw", "lr": 1e-3, "weight_decay": 0.0},
+        scheduler={"name": "constant"}, spec=dict(SPEC.__dict__),
+        metrics=["cross_entropy", "perplexity"],
+        state={"mode": mode, "seq_len": 5, "bptt_batches": 2},
+    ).double()  # fmt: skip
+    stream = torch.randint(0, VOCAB, (2 * 16 + 1,))
+    chunks = StreamChunks(stream, batch_size=2, seq_len=5)
+    assert len(chunks) == 3
+    x, y = chunks.rows[:, :15], chunks.rows[:, 1:16]
+    with torch.no_grad():
+        logits = module.network(x)
+    expected = float(torch.nn.functional.cross_entropy(logits.reshape(-1, VOCAB), y.reshape(-1)))
+    trainer = pl.Trainer(
+        precision="64-true", logger=False, enable_checkpointing=False,
+        enable_progress_bar=False, enable_model_summary=False,
+    )  # fmt: skip
+    (metrics,) = trainer.validate(module, DataLoader(chunks, batch_size=None), verbose=False)
+    assert metrics["val/cross_entropy"] == pytest.approx(expected, rel=1e-6)
+    assert metrics["val/perplexity"] == pytest.approx(torch.tensor(expected).exp().item(), 1e-5)
