@@ -133,6 +133,11 @@ class SequenceLightningModule(pl.LightningModule):
                     sync_dist=True,  # already global (a mean of equal values): no DDP warning
                 )
             mean.reset()
+        for key, metric in self.lm_metrics.items():
+            if key.startswith(f"{split}_"):
+                if metric.update_called:  # compute() sums over DDP processes first
+                    self.log(f"{split}/{key[len(split) + 1 :]}", metric.compute(), sync_dist=True)
+                metric.reset()
 
     def on_train_epoch_end(self) -> None:
         self._log_epoch_means("train")
@@ -166,10 +171,8 @@ class SequenceLightningModule(pl.LightningModule):
             self.epoch_means[f"{split}_loss"].update(loss.detach(), batch_size)
         with torch.no_grad():
             for name, fn in self.metric_fns.items():
-                if name in EPOCH_TRANSFORMS:  # exp/ln2 of the epoch-mean cross-entropy
-                    metric = self.lm_metrics[f"{split}_{name}"]
-                    metric.update(out.detach(), y)
-                    self.log(f"{split}/{name}", metric, on_step=False, on_epoch=True)
+                if name in EPOCH_TRANSFORMS:  # of the token-weighted epoch-mean cross-entropy
+                    self.lm_metrics[f"{split}_{name}"].update(out.detach(), y)
                     continue
                 self.epoch_means[f"{split}_{name}"].update(fn(out.detach(), y).float(), batch_size)
         return loss
