@@ -60,10 +60,9 @@ def tiny_audio(
 
 
 @pytest.fixture(scope="session")
-def audio_env(tmp_path_factory):
-    """S4_CONFIG_DIR -> a copy of configs/ with dataset/tiny_audio.yaml; the builder
-    registered; s4_tasks.audio.decode available (the real one when it exists)."""
-    mp = pytest.MonkeyPatch()
+def audio_config_tree(tmp_path_factory) -> Path:
+    """A copy of configs/ with dataset/tiny_audio.yaml and experiment/tiny-audio.yaml (the
+    shipped tree is never touched)."""
     root = tmp_path_factory.mktemp("configs") / "configs"
     shutil.copytree(find_config_dir(), root)
     (root / "dataset" / "tiny_audio.yaml").write_text("name: tiny_audio\nseq_len: 64\n")
@@ -72,15 +71,24 @@ def audio_env(tmp_path_factory):
         "defaults:\n  - override /model: sashimi\n  - override /dataset: tiny_audio\n"
         "name: tiny-audio\n"
     )
+    return root
+
+
+@pytest.fixture(scope="module")
+def audio_env(audio_config_tree):
+    """S4_CONFIG_DIR -> the tree above, the builder registered, s4_tasks.audio.decode
+    available (the real one when it exists), for one test module only: undone at its end
+    so no later module (e.g. the config-coverage tests) sees the extra experiment."""
+    mp = pytest.MonkeyPatch()
     mp.setitem(DATASETS, "tiny_audio", tiny_audio)
-    mp.setenv("S4_CONFIG_DIR", str(root))
+    mp.setenv("S4_CONFIG_DIR", str(audio_config_tree))
     try:
-        import s4_tasks.audio  # noqa: F401  (the audio engineer's module, once merged)
+        import s4_tasks.audio  # noqa: F401
     except ImportError:
         stand_in = types.ModuleType("s4_tasks.audio")
         stand_in.decode = mu_law_decode
         mp.setitem(sys.modules, "s4_tasks.audio", stand_in)
-    yield Path(root)
+    yield audio_config_tree
     mp.undo()
 
 
