@@ -135,3 +135,18 @@ def test_exp_complex_matches_torch_exp_in_float64() -> None:
     assert ((got32 - ref).abs() <= 1e-5 * ref.abs() + 1e-30).all()
     real = torch.randn(5, generator=g, dtype=torch.float64)
     assert torch.equal(_exp_complex(real), torch.exp(real))
+
+
+def test_float32_vandermonde_phase_does_not_grow_with_l():
+    """complex64 inputs, L = 8192, |Im x| up to 10: the phases x l are formed in float64, so
+    the error stays at float32 rounding of the result instead of growing like l |x| 6e-8."""
+    g = torch.Generator().manual_seed(0)
+    N, L = 8, 8192
+    x = torch.complex(-1e-4 - 1e-3 * torch.rand(N, generator=g), 10 * torch.rand(N, generator=g))
+    v = torch.randn(N, dtype=torch.complex64, generator=g)
+    x = x.to(torch.complex64)
+    out = torch_backend.vandermonde(v, x, L, conj=False)
+    l = torch.arange(L, dtype=torch.float64)
+    ref = (v.cdouble()[:, None] * torch.exp(x.cdouble()[:, None] * l)).sum(0)
+    err = (out.cdouble() - ref).norm() / ref.norm()
+    assert err < 2e-6, float(err)

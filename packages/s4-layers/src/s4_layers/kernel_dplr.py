@@ -19,10 +19,10 @@ from s4_layers.functional.discretize import dplr_bilinear_dense
 from s4_layers.functional.dplr import (
     DPLR_DISCS,
     _dplr_forward_state,
-    _dplr_kernel,
     _dplr_next_state,
     _dplr_state_output,
 )
+from s4_layers.functional.dplr_state import dplr_kernel_feedback
 from s4_layers.functional.step import (
     dplr_dense_step,
     dplr_dense_step_terms,
@@ -37,9 +37,9 @@ STEP_MODES = ("dense", "linear")  # the step forms, under the original's argumen
 class SSMKernelDPLR(SSMKernelBase):
     """DPLR SSM kernel (S4). ``forward(L, rate) -> K (channels, H, L)``.
 
-    The true C is stored; C-tilde = C (I - Abar^L) is computed for every call's L (Abar^L by
-    repeated squaring of the dense discretised matrix), so any L is exact. ``l_max`` only
-    bounds L (``auto_extend=False`` turns a longer input into an error).
+    The true C is stored and the kernel is computed for every call's L as the impulse response
+    of the diagonal system with low-rank feedback (``functional.dplr_state``), so any L is
+    exact. ``l_max`` only bounds L (``auto_extend=False`` turns a longer input into an error).
     """
 
     family = "dplr"
@@ -52,7 +52,7 @@ class SSMKernelDPLR(SSMKernelBase):
     def forward(self, L: int, rate: float = 1.0) -> torch.Tensor:
         L = self.fit_length(L)
         dt, A, P, B, C = self.dt(rate), self.A(), self.P_c(), self.B_c(), self.C_c()
-        return _dplr_kernel(dt, A, P, B, C, L, self.backend)
+        return dplr_kernel_feedback(dt, A, P, B, C, L, self.backend)
 
     def state_output(self, state: torch.Tensor, L: int, rate: float = 1.0) -> torch.Tensor:
         """Output contribution of an initial state: (batch, channels, H, L)."""

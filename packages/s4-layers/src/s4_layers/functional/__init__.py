@@ -3,7 +3,8 @@
 Kernels (the DESIGN.md contract):
 
 - :func:`diag_kernel` ``(dt, A, B, C, L, disc="zoh") -> K (channels, H, L)``
-- :func:`dplr_kernel` ``(dt, A, P, B, C, L, disc="bilinear") -> K (channels, H, L)``
+- :func:`dplr_kernel` ``(dt, A, P, B, C, L, disc="bilinear", method="feedback")``
+  ``-> K (channels, H, L)``
 
 State forwarding (continuing from an initial state ``x0`` (batch, H, N/2) complex):
 
