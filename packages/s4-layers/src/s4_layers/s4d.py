@@ -27,7 +27,7 @@ from s4_layers._checks import (
     complex_dtype_of,
     real_dtype_of,
 )
-from s4_layers._step_cache import parameter_key, step_input_ok
+from s4_layers._step_cache import linear_step, parameter_key, step_input_ok
 from s4_layers.functional.conv import fft_conv
 from s4_layers.functional.step import diag_step, diag_step_terms
 from s4_layers.optim import register
@@ -111,5 +111,5 @@ class S4D(nn.Module):
         v = u.to(self._step["terms"]["C_real"].dtype)  # the working precision
         y, state = diag_step(self._step["terms"], state, v)  # x = dA x + dB u, 2 Re(C x)
         y = (y[:, 0] + self.D * v).to(u.dtype)  # 2 Re(C x) + D u: (B, H)
-        y = F.glu(F.linear(self.dropout(self.activation(y)), *self._out()), dim=-1)
+        y = F.glu(linear_step(self.output_linear, self.dropout(self.activation(y))), dim=-1)
         return y, state
