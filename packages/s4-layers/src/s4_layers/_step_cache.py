@@ -106,19 +106,22 @@ class StateBuffers:
         self._buffers: list[torch.Tensor] = []
 
     def _unused(self, i: int) -> bool:
-        t = self._buffers
-        return (_refcount(t, i), t[i]._use_count(), _storage_refs(t[i])) == self._BASELINE
+        py, impl, storage = self._BASELINE  # type: ignore[misc]
+        # cheapest test first: the state the caller holds fails on its Python references
+        b = self._buffers
+        return (
+            _refcount(b, i) == py and b[i]._use_count() == impl and _storage_refs(b[i]) == storage
+        )
 
     def empty(self, shape: torch.Size, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
         """An uninitialised tensor: a recycled buffer when one fits and is unused, else new."""
         if self._BASELINE is not None:
-            for i in range(len(self._buffers)):
-                t = self._buffers[i]
-                if t.shape == shape and t.dtype == dtype and t.device == device:
-                    del t  # a local reference would count as a user
-                    if self._unused(i):
-                        self._buffers.append(self._buffers.pop(i))  # most recent last
-                        return self._buffers[-1]
+            b = self._buffers
+            for i in range(len(b)):  # oldest first: the likeliest to be dropped
+                if self._unused(i) and b[i].shape == shape and b[i].dtype == dtype:
+                    if b[i].device == device:
+                        b.append(b.pop(i))  # most recent last
+                        return b[-1]
         t = torch.empty(shape, dtype=dtype, device=device)
         self._buffers.append(t)
         del self._buffers[: -self.keep]
