@@ -70,13 +70,17 @@ def _new_state(terms: dict, like: torch.Tensor, dtype: torch.dtype) -> torch.Ten
 def diag_step_terms(dA: torch.Tensor, dB: torch.Tensor, C: torch.Tensor) -> dict:
     r"""Terms of :func:`diag_step` from dA, dB (H, N2) complex and C (channels, H, N2):
     dA, dB's real view (H, N2, 2), C_real = output_to_real(C) (channels, H, N) and its
-    by-channel layout C_h (H, N, channels), the right factor of the output's bmm over H."""
+    by-feature rows C_rows (H, channels, N), the left factor of the output's bmm over H."""
     C_real = output_to_real(C).contiguous()
+    # rows with the plain strides (channels N, N, 1): MKL's bmm takes a (H, 1, N) left factor
+    # whose size-1 axis has stride 1 (what .contiguous() keeps) by a ~4x slower path (measured)
+    C_rows = torch.empty(C_real.shape[1], C_real.shape[0], C_real.shape[2], dtype=C_real.dtype,
+                         device=C_real.device).copy_(C_real.transpose(0, 1))  # fmt: skip
     return {
         "dA": dA.contiguous(),
         "dB_real": torch.view_as_real(dB.contiguous()),
         "C_real": C_real,
-        "C_h": _by_channel(C_real),
+        "C_rows": C_rows,
     }
 
 
@@ -86,12 +90,14 @@ def diag_step(terms: dict, x: torch.Tensor, u: torch.Tensor) -> tuple[torch.Tens
     x (batch, H, N2) complex, u (batch, H) real in the working dtype ->
     (y (batch, channels, H), x' (batch, H, N2) contiguous).
 
-    Three passes over the state (at B=16, H=256, N2=32 complex64 it is 1 MB, more than half
-    this CPU's 2 MB L2, so every pass and every temporary counts): the complex product, the
-    addition of dB u in place on its real view, and one bmm over H reading x'_real through
-    its (H, batch, N) view. The bmm writes only (H, batch, channels); the elementwise product
-    C_real * x'_real it replaces wrote a 1 MB temporary that evicted the state (measured:
-    about 45 us a step less at B=16, the same at B=1).
+    Three passes over the state (at B=16, H=256, N2=32 complex64 it is 1 MB, half of this
+    CPU's 2 MB L2, so every pass and every temporary counts): the complex product, the
+    addition of dB u in place on its real view, and one bmm over H,
+    y_h (channels, batch) = C_rows_h (channels, N) @ x'_h^T (N, batch), reading x'_real through
+    its (H, N, batch) view. The bmm writes only (H, channels, batch); the elementwise product
+    C_real * x'_real it replaces wrote a 1 MB temporary that evicted the state. This
+    orientation of the bmm is MKL's fast one at channels 1-2 (B=16: 27 us against 66 us for
+    x'_h (batch, N) @ C_h (N, channels); B=1 and 4: within 1 us).
     """
     dA = terms["dA"]
     if _needs_graph(dA, x) or x.shape[1:] != dA.shape:
@@ -102,12 +108,12 @@ def diag_step(terms: dict, x: torch.Tensor, u: torch.Tensor) -> tuple[torch.Tens
         x = torch.mul(dA, x, out=_new_state(terms, x, torch.result_type(dA, x)))
     # + dB u in place on the real view (a complex dB * u temporary is one more pass)
     torch.view_as_real(x).addcmul_(terms["dB_real"], u[..., None, None])
-    y = torch.bmm(_h_major(x), terms["C_h"])  # (H, batch, channels)
-    # y stays in the bmm's (H, batch, channels) layout, viewed as (batch, channels, H): the
-    # layer's elementwise ops keep that layout, and on it GELU runs torch's own kernel instead
-    # of oneDNN's, which costs ~30 us a call more at B=16 once the state has swept the cache
-    # (measured; the two agree to 1 ulp). The Linear after it takes the strided input as is.
-    return y.permute(1, 2, 0), x
+    y = torch.bmm(terms["C_rows"], _h_major(x).transpose(1, 2))  # (H, channels, batch)
+    # y stays in the bmm's layout, viewed as (batch, channels, H): the layer's elementwise ops
+    # keep that layout, and on it GELU runs torch's own kernel instead of oneDNN's, which
+    # costs ~30 us a call more at B=16 once the state has swept the cache (measured; the two
+    # agree to 1 ulp). FFTConv.step makes its output contiguous for the Linear.
+    return y.permute(2, 1, 0), x
 
 
 # ---------------------------------------------------------------------------------------------
