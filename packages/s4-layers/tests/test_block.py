@@ -5,7 +5,7 @@ import copy
 import pytest
 import torch
 
-from s4_layers import S4Block
+from s4_layers import S4D, S4Block
 
 
 @pytest.mark.parametrize(
@@ -160,3 +160,46 @@ def test_lengths_mask_padding_before_the_convolution(ref):
         block(x, lengths=17)
     with pytest.raises(ValueError, match=r"lengths: expected integers of shape \(B,\) = \(2,\)"):
         block(x, lengths=torch.tensor([3, 4, 5]))
+
+
+@pytest.mark.parametrize(
+    ("make", "step_mode"),
+    [
+        (lambda: S4Block(8, mode="diag", d_state=16, channels=2), None),
+        (lambda: S4Block(8, mode="dplr", d_state=16), "dense"),
+        (lambda: S4Block(8, mode="dplr", d_state=16), "linear"),
+        (lambda: S4D(8, d_state=16), None),
+    ],
+)
+def test_no_grad_steps_of_two_batches_with_a_parameter_change(ref, make, step_mode):
+    """Inference steps (recycled state buffers, cached transposed Linear weight) on two
+    interleaved state chains of different batch sizes equal the float64 forward with state,
+    also when the parameters change in place between two steps (the caches follow)."""
+    torch.manual_seed(0)
+    layer = make().eval()
+    xa, xb = torch.randn(3, 8, 20), torch.randn(2, 8, 20)
+    layer64 = copy.deepcopy(layer).double()
+
+    def change(m):  # in place, as an optimiser step
+        params = dict(m.named_parameters())
+        params[next(n for n in params if n.startswith("output_linear") and "weight" in n)].mul_(0.5)
+        params[next(n for n in params if "log_dt" in n)].add_(0.3)
+
+    with torch.no_grad():
+        layer.setup_step(mode=step_mode) if step_mode else layer.setup_step()
+        sa, sb = layer.default_state(3), layer.default_state(2)
+        ya, yb = [], []
+        for t in range(20):
+            if t == 12:
+                change(layer)
+            out, sa = layer.step(xa[..., t], sa)
+            ya.append(out)
+            out, sb = layer.step(xb[..., t], sb)
+            yb.append(out)
+        for x, ys, s in ((xa, ya, sa), (xb, yb, sb)):
+            m, x64 = copy.deepcopy(layer64), x.double()  # forward with state, split at t=12
+            y1, s1 = m(x64[..., :12], state=m.default_state(x.shape[0]))
+            change(m)
+            y2, s2 = m(x64[..., 12:], state=s1)
+            assert ref.rel_err(torch.stack(ys, -1), torch.cat([y1, y2], -1)) < 1e-5
+            assert ref.rel_err(s, s2) < 1e-5

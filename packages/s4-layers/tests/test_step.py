@@ -4,7 +4,7 @@ their plain twins; gradients; state layouts; the fast boundary check."""
 import pytest
 import torch
 
-from s4_layers._step_cache import step_input_ok
+from s4_layers._step_cache import StateBuffers, linear_step, step_input_ok
 from s4_layers.functional.discretize import (
     discretize_diag,
     dplr_bilinear_dense,
@@ -130,3 +130,110 @@ def test_step_input_ok_accepts_only_what_the_full_checks_accept():
     assert not step_input_ok(u.to(torch.int64), state, 3, 4, torch.float32)
     assert not step_input_ok(u, state[..., :3], 3, 4, torch.float32)
     assert not step_input_ok(u.numpy(), state, 3, 4, torch.float32)
+
+
+# ---------------------------------------------------------------------------------------------
+# recycled state buffers (StateBuffers) and the cached transposed Linear weight (linear_step)
+
+
+@pytest.mark.parametrize("form", ["diag", "dense", "linear"])
+def test_recycled_states_match_the_recurrence_and_never_overwrite_a_live_state(ref, form):
+    """Without autograd the step writes its new state into a recycled buffer: a long loop
+    (buffers reused) equals the float64 recurrence, and every state the caller still holds
+    (kept states, views, a numpy array) keeps its values while later steps run."""
+    s = ref.random_system("legs", 8, H=3, channels=2, rank=1)
+    step, terms = _forms_of(ref, s)[form]
+    u = torch.randn(12, 5, 3, dtype=torch.float64)
+    x = x_ref = torch.randn(5, 3, 4, dtype=torch.complex128)
+    P = None if form == "diag" else s.P
+    disc = "zoh" if form == "diag" else "bilinear"
+    kept, copies = [], []
+    with torch.no_grad():
+        for t in range(12):
+            y, x = step(terms, x, u[t])
+            y_ref, x_ref = ref.step(s.dt, s.A, s.B, s.C, u[t], x_ref, P=P, disc=disc)
+            assert ref.rel_err(x, x_ref) < 1e-12 and ref.rel_err(y, y_ref) < 1e-12
+            holder = {0: x, 1: x[1:], 2: torch.view_as_real(x), 3: x.numpy()}.get(t % 6)
+            if holder is not None:  # held in some form; states with no holder are recycled
+                kept.append(holder)
+                copies.append(torch.as_tensor(holder).clone())
+        for held, copy in zip(kept, copies, strict=True):
+            assert torch.equal(torch.as_tensor(held), copy)
+    assert len(terms["states"]._buffers) <= terms["states"].keep  # bounded: old ones dropped
+
+
+def _forms_of(ref, s):
+    dA, dB, _ = discretize_diag(s.dt, s.A, s.B, "zoh")
+    return {
+        "diag": (diag_step, diag_step_terms(dA, dB, s.C)),
+        "dense": (
+            dplr_dense_step,
+            dplr_dense_step_terms(*dplr_bilinear_dense(s.dt, s.A, s.P, s.B), s.C),
+        ),
+        "linear": (dplr_linear_fused_step, dplr_linear_fused_terms(s.dt, s.A, s.P, s.B, s.C)),
+    }
+
+
+def test_state_buffers_are_reused_only_once_dropped():
+    pool = StateBuffers(keep=2)
+    shape, dt, dev = torch.Size([2, 3, 4]), torch.complex64, torch.device("cpu")
+    a = pool.empty(shape, dt, dev)
+    b = pool.empty(shape, dt, dev)
+    assert a.data_ptr() != b.data_ptr()
+    a_ptr = a.data_ptr()
+    del a
+    assert pool.empty(shape, dt, dev).data_ptr() == a_ptr  # dropped: recycled
+    c = pool.empty(shape, dt, dev)  # b is held; the recycled a was dropped again
+    assert c.data_ptr() in (a_ptr,) and c.data_ptr() != b.data_ptr()
+    view = c[0]
+    del c
+    d = pool.empty(shape, dt, dev)  # c's storage still has a view: not reused
+    assert d.data_ptr() != view.data_ptr() and d.data_ptr() != b.data_ptr()
+    assert pool.empty(torch.Size([1, 3, 4]), dt, dev).shape == (1, 3, 4)  # another batch
+    with torch.enable_grad():  # a tensor saved by autograd is in use
+        w = torch.ones(2, 3, 4, dtype=dt, requires_grad=True)
+        e = pool.empty(shape, dt, dev).zero_()
+        loss = (w * e).abs().sum()
+        e_ptr = e.data_ptr()
+        del e
+        assert all(pool.empty(shape, dt, dev).data_ptr() != e_ptr for _ in range(3))
+        del loss
+
+
+@pytest.mark.parametrize("form", ["diag", "dense", "linear"])
+def test_step_forms_with_grad_allocate_fresh_states(ref, form):
+    """With autograd recording, the new state is never a recycled buffer (a saved tensor
+    must not change): two steps' gradients equal the float64 ones of the plain twins."""
+    step, terms = _forms(ref)[form]
+    x, u = _inputs(2, 2, 3)
+    x.requires_grad_(True)
+
+    def two_steps(x, u):
+        y1, x1 = step(terms, x, u)
+        y2, x2 = step(terms, x1, 2 * u)
+        return y1.sum() + y2.sum() + torch.view_as_real(x2).sum()
+
+    assert torch.autograd.gradcheck(two_steps, (x, u))
+    assert "states" not in terms  # no buffer was ever made
+
+
+def test_linear_step_equals_the_module_and_follows_weight_changes():
+    lin = torch.nn.Linear(6, 4).double()
+    x = torch.randn(5, 6, dtype=torch.float64)
+    with torch.no_grad():
+        assert torch.allclose(linear_step(lin, x), lin(x), rtol=1e-14, atol=1e-14)
+        assert torch.allclose(linear_step(lin, x.t().contiguous().t()), lin(x), atol=1e-14)
+        lin.weight.mul_(2)  # in place (an optimiser step): the cached W^T is refreshed
+        assert torch.allclose(linear_step(lin, x), lin(x), atol=1e-14)
+        lin.load_state_dict({"weight": torch.randn(4, 6), "bias": torch.randn(4)})
+        assert torch.allclose(linear_step(lin, x), lin(x), atol=1e-14)
+    # with autograd the module itself runs: gradients reach the weight
+    out = linear_step(lin, x).sum()
+    out.backward()
+    assert lin.weight.grad is not None and torch.allclose(lin.weight.grad, x.sum(0).expand(4, 6))
+    # a forward hook is honoured (the module call)
+    calls = []
+    lin.register_forward_hook(lambda m, i, o: calls.append(1))
+    with torch.no_grad():
+        linear_step(lin, x)
+    assert calls == [1]

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from s4_layers._checks import S4InputError, check_choice, check_signal, describe
-from s4_layers._step_cache import apply_unless_identity
+from s4_layers._step_cache import apply_unless_identity, linear_step
 from s4_layers.activations import activation as make_activation
 from s4_layers.dropout import make_dropout
 from s4_layers.fftconv import FFTConv
@@ -65,6 +65,8 @@ class _PointwiseLinear(nn.Module):
             # copy the activations to and from (B L, H) in both passes.
             W = self.linear.weight.expand(x.shape[0], -1, -1)
             return self.act_t(torch.baddbmm(self.linear.bias.unsqueeze(-1), W, x))
+        if x.dim() == 2:  # one step (B, H): see linear_step
+            return self.act(linear_step(self.linear, x))
         return self.act(self.linear(x))
 
 

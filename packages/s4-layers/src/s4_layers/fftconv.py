@@ -133,4 +133,7 @@ class FFTConv(nn.Module):
             raise S4InputError("step: expected a unidirectional layer, got bidirectional")
         y, state = self.kernel.step(x, state)
         y = self._flatten(torch.addcmul(y, self.D, x.unsqueeze(1)))  # + D u
-        return apply_unless_identity(self.activation, apply_unless_identity(self.dropout, y)), state
+        # the kernel's y may be strided (diag: the bmm's (H, B) layout, kept through these
+        # elementwise ops because GELU is faster on it); the output is contiguous (B, c H)
+        y = apply_unless_identity(self.activation, apply_unless_identity(self.dropout, y))
+        return y.contiguous(), state

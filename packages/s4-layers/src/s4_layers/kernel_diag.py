@@ -101,5 +101,7 @@ class SSMKernelDiag(SSMKernelBase):
         (y (batch, channels, H), x')."""
         self._check_step_input(u, state)
         terms = self._current_step_cache()["terms"]
-        y, x = diag_step(terms, state, u.to(terms["C_real"].dtype))  # see functional.step
-        return y.to(u.dtype), x
+        w = terms["C_real"].dtype  # the working precision
+        # dtype tests before .to: a no-op .to still costs a dispatch (a step is a few ops)
+        y, x = diag_step(terms, state, u if u.dtype == w else u.to(w))  # see functional.step
+        return (y if u.dtype == w else y.to(u.dtype)), x

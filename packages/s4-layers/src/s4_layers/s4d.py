@@ -27,7 +27,7 @@ from s4_layers._checks import (
     complex_dtype_of,
     real_dtype_of,
 )
-from s4_layers._step_cache import parameter_key, step_input_ok
+from s4_layers._step_cache import linear_step, parameter_key, step_input_ok
 from s4_layers.functional.conv import fft_conv
 from s4_layers.functional.step import diag_step, diag_step_terms
 from s4_layers.optim import register
@@ -108,8 +108,11 @@ class S4D(nn.Module):
             check_state("state", state, (u.shape[0], self.H, self.N // 2), self._state_dtype())
         if self._step is None or self._step["key"] != parameter_key(self):
             self.setup_step(rate=1.0 if self._step is None else self._step["rate"])
-        v = u.to(self._step["terms"]["C_real"].dtype)  # the working precision
-        y, state = diag_step(self._step["terms"], state, v)  # x = dA x + dB u, 2 Re(C x)
-        y = (y[:, 0] + self.D * v).to(u.dtype)  # 2 Re(C x) + D u: (B, H)
-        y = F.glu(F.linear(self.dropout(self.activation(y)), *self._out()), dim=-1)
+        terms = self._step["terms"]
+        w = terms["C_real"].dtype  # the working precision (.to only when it differs)
+        v = u if u.dtype == w else u.to(w)
+        y, state = diag_step(terms, state, v)  # x = dA x + dB u, 2 Re(C x)
+        y = torch.addcmul(y[:, 0], self.D, v)  # 2 Re(C x) + D u: (B, H)
+        y = y if u.dtype == w else y.to(u.dtype)
+        y = F.glu(linear_step(self.output_linear, self.dropout(self.activation(y))), dim=-1)
         return y, state
