@@ -64,7 +64,10 @@ def direct_conv(u: torch.Tensor, K: torch.Tensor, K_backward: torch.Tensor | Non
     if u.dim() - 1 < k:  # more kernel rows than signal dimensions: broadcast u up
         u = u.reshape((1,) * (k - u.dim() + 1) + u.shape)
     outer = u.shape[: u.dim() - 1 - k]
-    rows = u.to(work).reshape(math.prod(outer), *u.shape[len(outer) :])  # (M, *inner, L)
+    # (M, *inner, L), L-contiguous: a u laid out as (B, L, H) (a transposed view, as S4 layers
+    # get it after a LayerNorm or linear) would make bmm fall back to a per-matrix loop of
+    # copies in the forward and the backward; one copy here is cheaper
+    rows = u.to(work).reshape(math.prod(outer), *u.shape[len(outer) :]).contiguous()
     y = torch.matmul(rows.movedim(0, -2), Tt)  # (*inner, M, L)
     return y.movedim(-2, 0).reshape(*outer, *y.shape[:-2], L).to(out_dtype)
 
