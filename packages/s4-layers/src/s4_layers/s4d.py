@@ -80,7 +80,7 @@ class S4D(nn.Module):
         v = u.to(dB.real.dtype)  # (B, H, L) in the working precision
         L = v.shape[-1]
         K = vandermonde(C * dB, dtA, L)  # K[h, l] = 2 Re(sum_n C dB exp(dtA l)): (H, L)
-        y = fft_conv(v, K) + self.D[:, None] * v  # y = K * u + D u (FFT size 2L): (B, H, L)
+        y = fft_conv(v, K) + self.D[:, None] * v  # y = K * u + D u (direct or FFT): (B, H, L)
         next_state = None
         if state is not None:  # continue from state: add its decaying output, carry it on
             check_state("state", state, (v.shape[0], self.H, self.N // 2), self._state_dtype())
