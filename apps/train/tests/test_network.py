@@ -79,3 +79,25 @@ def test_minimal_stack_matches_a_plain_residual_loop(prenorm) -> None:
             y = norm(y)
     got = stack(x)
     assert (got - y).norm() / y.norm() < 1e-12
+
+
+def test_minimal_stack_ties_its_dropouts_when_asked() -> None:
+    from s4_layers.dropout import TiedDropout
+
+    model = {**MODEL, "backbone": "s4d_minimal", "dropout": 0.5, "tie_dropout": True}
+    stack = build_network(model, TASK, DataSpec(2, 4, 20, "real", "class")).backbone
+    assert all(isinstance(d, TiedDropout) for d in stack.dropouts)
+    assert all(isinstance(layer.dropout, TiedDropout) for layer in stack.layers)
+    stack.train()
+    torch.manual_seed(0)
+    x = torch.ones(3, 4, 8)  # (B, H, L): one mask per (batch, feature), shared along L
+    y = stack.dropouts[0](x)
+    assert torch.equal(y, y[..., :1].expand_as(y))
+    untied = MinimalS4DStack(8, 1, d_state=4, dropout=0.5)
+    assert isinstance(untied.dropouts[0], torch.nn.Dropout)
+
+
+def test_s4d_minimal_config_ties_dropout_as_the_original_example() -> None:
+    from s4_train import compose_config
+
+    assert compose_config(["model=s4d_minimal"]).model.tie_dropout is True

@@ -25,6 +25,9 @@ class MinimalS4DStack(nn.Module):
 
     Per layer: z = x (B, H, L); [LayerNorm if prenorm]; z = S4D(z); dropout; x = z + x;
     [LayerNorm if postnorm]. The same shape as the original minimal S4D example model.
+    ``tie_dropout``: both dropouts (inside S4D and after it) draw one mask per (batch,
+    feature) for the whole sequence, as the original example does (``DropoutNd`` in s4d.py,
+    ``nn.Dropout1d`` in example.py); otherwise they drop elements.
     """
 
     def __init__(
@@ -36,18 +39,29 @@ class MinimalS4DStack(nn.Module):
         lr: float | None = None,
         prenorm: bool = False,
         residual: bool = True,
+        tie_dropout: bool = False,
     ) -> None:
         super().__init__()
         from s4_layers import S4D
+        from s4_layers.dropout import make_dropout
 
         self.prenorm = prenorm
         self.residual = residual
         self.layers = nn.ModuleList(
-            S4D(d_model, d_state=d_state, dropout=dropout, transposed=True, lr=lr)
+            S4D(
+                d_model,
+                d_state=d_state,
+                dropout=dropout,
+                transposed=True,
+                lr=lr,
+                tie_dropout=tie_dropout,
+            )
             for _ in range(n_layers)
         )
         self.norms = nn.ModuleList(nn.LayerNorm(d_model) for _ in range(n_layers))
-        self.dropouts = nn.ModuleList(nn.Dropout(dropout) for _ in range(n_layers))
+        self.dropouts = nn.ModuleList(
+            make_dropout(dropout, tie=tie_dropout, transposed=True) for _ in range(n_layers)
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x.transpose(-1, -2)  # (B, H, L)
@@ -146,6 +160,7 @@ def build_backbone(model: dict[str, Any]) -> nn.Module:
             lr=layer.get("lr"),
             prenorm=model["prenorm"],
             residual=model["residual"],
+            tie_dropout=bool(model.get("tie_dropout", False)),
         )
     if backbone == "sashimi":
         from s4_layers import SaShiMi

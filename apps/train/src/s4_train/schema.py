@@ -215,6 +215,10 @@ class AdamWConfig:
     weight_decay: float = 0.01
     betas: list[float] = field(default_factory=lambda: [0.9, 0.999])
     eps: float = 1e-8
+    # torch's fused kernel (one op for every parameter instead of ~25 per parameter: several ms
+    # a step at small d_model on CPU); None = fused where torch offers it for every parameter
+    # (floating tensors on CPU / CUDA), see s4_train.optimizers.build_optimizer
+    fused: Optional[bool] = None  # noqa: UP045
 
 
 @dataclass
@@ -226,6 +230,10 @@ class AdamConfig:
     weight_decay: float = 0.0
     betas: list[float] = field(default_factory=lambda: [0.9, 0.999])
     eps: float = 1e-8
+    # torch's fused kernel (one op for every parameter instead of ~25 per parameter: several ms
+    # a step at small d_model on CPU); None = fused where torch offers it for every parameter
+    # (floating tensors on CPU / CUDA), see s4_train.optimizers.build_optimizer
+    fused: Optional[bool] = None  # noqa: UP045
 
 
 @dataclass

@@ -28,6 +28,7 @@ from s4_layers._checks import (
     real_dtype_of,
 )
 from s4_layers._step_cache import linear_step, parameter_key, step_input_ok
+from s4_layers.dropout import make_dropout
 from s4_layers.functional.conv import fft_conv
 from s4_layers.functional.step import diag_step, diag_step_terms
 from s4_layers.optim import register
@@ -35,11 +36,16 @@ from ssm_kernels import vandermonde, vandermonde_transpose
 
 
 class S4D(nn.Module):
-    """(B, H, L) -> (B, H, L) if transposed else (B, L, H) -> (B, L, H)."""
+    """(B, H, L) -> (B, H, L) if transposed else (B, L, H) -> (B, L, H).
+
+    ``tie_dropout``: one dropout mask per (batch, feature) for the whole sequence, the rule of
+    the original s4d.py (its ``DropoutNd``, tie=True); the default drops elements.
+    """
 
     def __init__(self, d_model: int, d_state: int = 64, dropout: float = 0.0,
                  transposed: bool = True, lr: float | None = None,
-                 dt_min: float = 1e-3, dt_max: float = 1e-1) -> None:  # fmt: skip
+                 dt_min: float = 1e-3, dt_max: float = 1e-1,
+                 tie_dropout: bool = False) -> None:  # fmt: skip
         super().__init__()
         H, N2 = check_int("d_model", d_model), check_even("d_state", d_state) // 2
         check_dt_range(dt_min, dt_max)
@@ -50,7 +56,8 @@ class S4D(nn.Module):
         register(self, "A_imag", math.pi * torch.arange(N2).repeat(H, 1).float(), lr)  # (H, N/2)
         self.C = nn.Parameter(torch.randn(H, N2, 2) * math.sqrt(0.5))  # (H, N/2) complex
         self.D = nn.Parameter(torch.randn(H))  # (H,)
-        self.activation, self.dropout = nn.GELU(), nn.Dropout(dropout)
+        self.activation = nn.GELU()
+        self.dropout = make_dropout(dropout, tie=tie_dropout, transposed=True)  # on (B, H, L)
         self.output_linear = nn.Linear(H, 2 * H)  # then GLU: back to H features
         self._step = None
 
@@ -73,7 +80,7 @@ class S4D(nn.Module):
         v = u.to(dB.real.dtype)  # (B, H, L) in the working precision
         L = v.shape[-1]
         K = vandermonde(C * dB, dtA, L)  # K[h, l] = 2 Re(sum_n C dB exp(dtA l)): (H, L)
-        y = fft_conv(v, K) + self.D[:, None] * v  # y = K * u + D u (FFT size 2L): (B, H, L)
+        y = fft_conv(v, K) + self.D[:, None] * v  # y = K * u + D u (direct or FFT): (B, H, L)
         next_state = None
         if state is not None:  # continue from state: add its decaying output, carry it on
             check_state("state", state, (v.shape[0], self.H, self.N // 2), self._state_dtype())
