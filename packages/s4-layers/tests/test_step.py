@@ -75,16 +75,7 @@ def test_linear_fused_step_equals_the_recurrence_and_the_plain_linear_step(ref, 
 
 
 def _forms(ref):
-    s = ref.random_system("legs", 6, H=2, channels=1, rank=1)
-    dA, dB, _ = discretize_diag(s.dt, s.A, s.B, "zoh")
-    return {
-        "diag": (diag_step, diag_step_terms(dA, dB, s.C)),
-        "dense": (
-            dplr_dense_step,
-            dplr_dense_step_terms(*dplr_bilinear_dense(s.dt, s.A, s.P, s.B), s.C),
-        ),
-        "linear": (dplr_linear_fused_step, dplr_linear_fused_terms(s.dt, s.A, s.P, s.B, s.C)),
-    }
+    return _forms_of(ref, ref.random_system("legs", 6, H=2, channels=1, rank=1))
 
 
 @pytest.mark.parametrize("form", ["diag", "dense", "linear"])
@@ -163,6 +154,7 @@ def test_recycled_states_match_the_recurrence_and_never_overwrite_a_live_state(r
 
 
 def _forms_of(ref, s):
+    """Each step form with its terms for the system s: {name: (step, terms)}."""
     dA, dB, _ = discretize_diag(s.dt, s.A, s.B, "zoh")
     return {
         "diag": (diag_step, diag_step_terms(dA, dB, s.C)),
