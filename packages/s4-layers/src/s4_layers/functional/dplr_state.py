@@ -34,9 +34,9 @@ at L/2 roots of unity and log2 L dense (N, N) squarings for C (I - Abar^L).
 
 Nothing is cancelled (decaying terms only, no I - Abar^L), no (N, N) matrix is formed; the
 cost is that of a few Vandermonde sums and FFT convolutions of length L. The state paths run
-in float64 (their working precision) and return the input's precision; the kernel runs in
-the input's precision (its error is that of the Vandermonde sums, tested against the float64
-recurrence).
+in float64 (their working precision); the kernel runs only its Vandermonde sums in the input's
+precision and its series algebra in float64 (see :func:`dplr_kernel_feedback`). Both return
+the input's precision.
 """
 
 from __future__ import annotations
@@ -106,10 +106,8 @@ class _FeedbackSolve(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, h, rhs, e, kC):  # type: ignore[override]
-        L, r = e.shape[-1], h.shape[0]
-        F = _causal(h, shift=True)
-        F[..., 0] = torch.eye(r, dtype=F.dtype, device=F.device)[..., None]
-        G_f = _spectrum(_series_inverse(F, L), L)  # (r, s, H, F)
+        L = e.shape[-1]
+        G_f = _spectrum(_series_inverse(_identity_plus_z(h), L), L)  # (r, s, H, F)
         T = _coefficients(_matmul_spectra(G_f, _spectrum(rhs, L)[:, None]), L)[:, 0]
         T_f, kC_f = _spectrum(T, L), _spectrum(kC, L)  # (r, H, F), (c, r, H, F)
         ctx.save_for_backward(G_f, T_f, kC_f)
@@ -131,9 +129,18 @@ class _FeedbackSolve(torch.autograd.Function):
         return h_bar, lam, K_bar, kC_bar
 
 
-def _causal(x: torch.Tensor, shift: bool) -> torch.Tensor:
-    """x_j -> x_{j-1} (zero at j = 0) when ``shift``, else x."""
-    return torch.nn.functional.pad(x[..., :-1], (1, 0)) if shift else x
+def _first_plus_z(first: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """The series first + z x(z) (mod z^L): x shifted by one step, ``first`` (x.shape[:-1])
+    as its coefficient 0. Forms F = I + z H and the right-hand side beta + z g."""
+    y = torch.nn.functional.pad(x[..., :-1], (1, 0))
+    y[..., 0] = first
+    return y
+
+
+def _identity_plus_z(h: torch.Tensor) -> torch.Tensor:
+    """F = I + z H(z) for h (r, r, H, L)."""
+    eye = torch.eye(h.shape[0], dtype=h.dtype, device=h.device)[..., None]
+    return _first_plus_z(eye.expand(h.shape[:-1]), h)
 
 
 def _feedback_terms(dt, A, P, B) -> dict[str, torch.Tensor]:
@@ -199,8 +206,7 @@ def dplr_kernel_feedback(
     weights, log_lt = (torch.cat(rows) / 2).to(work_complex), fb["log_lt"].to(work_complex)
     sums = vandermonde(weights, log_lt, L, backend=backend).to(torch.float64)
     h, g, e, kC = sums.split(sizes)
-    rhs = _causal(g, shift=True)  # beta + z g(z): (r, H, L)
-    rhs = rhs + torch.nn.functional.pad(fb["beta"].t()[..., None], (0, L - 1))
+    rhs = _first_plus_z(fb["beta"].t(), g)  # beta + z g(z): (r, H, L)
     K = _FeedbackSolve.apply(h.unflatten(0, (r, r)), rhs, e, kC.unflatten(0, (c, r)))
     return K.to(work_real)
 
@@ -226,14 +232,11 @@ def dplr_forward_state_feedback(
     public functions); dt (H,), A (H, N2), P (r, H, N2), B (H, N2), C (channels, H, N2),
     u (batch, H, L) real, state (batch, H, N2) complex."""
     out_real, out_complex = u.dtype, state.dtype
-    f64, c128 = torch.float64, torch.complex128
-    dt, u = dt.to(f64), u.to(f64)
-    A, P, B, C, x0 = (t.to(c128) for t in (A, P, B, C, state))
+    dt, u, A, P, B, C, x0 = _promote(dt, u, A, P, B, C, state)
     L = u.shape[-1]
     fb = _feedback_terms(dt, A, P, B)
     lt, log_lt, D2P, D2dtB = fb["lt"], fb["log_lt"], fb["D2P"], fb["D2dtB"]
     alpha_c, beta = fb["alpha_c"], fb["beta"]
-    r = D2P.shape[0]
 
     # every forward sum Re(sum_n v_n Lt_n^m) in one Vandermonde call (its exp factors shared)
     rows = [
@@ -253,11 +256,8 @@ def dplr_forward_state_feedback(
     # (I + z H(z)) T = RHS (mod z^L) with RHS = a + (beta + z g) * u: T = G a + Q u, G the
     # inverse series, Q = G (beta + z g); the output needs kC * t0 = (kC G) a. G, Q, kC G
     # do not depend on the batch: per batch element only a and u are transformed.
-    F = _causal(h, shift=True)
-    F[..., 0] = torch.eye(r, dtype=f64, device=dt.device)[..., None]
-    G_f = _spectrum(_series_inverse(F, L), L)  # (r, s, H, F)
-    bg = _causal(g, shift=True)
-    bg[..., 0] = beta.t()
+    G_f = _spectrum(_series_inverse(_identity_plus_z(h), L), L)  # (r, s, H, F)
+    bg = _first_plus_z(beta.t(), g)
     Q_f = _spectrum(_coefficients(_matmul_spectra(G_f, _spectrum(bg, L)[:, None]), L), L)
     KG_f = _spectrum(_coefficients(_matmul_spectra(_spectrum(kC, L), G_f), L), L)  # (c, s, H, F)
 
@@ -267,7 +267,7 @@ def dplr_forward_state_feedback(
     t = _coefficients(t_f.squeeze(-3), L)  # (batch, r, H, L)
 
     # x_L = Lt^L x0 + sum_i Lt^{L-1-i} (D2dtB u_i - D2P t_i): one transposed Vandermonde call
-    f = torch.cat([u.unsqueeze(1), t], dim=1).flip(-1).to(c128)  # (batch, 1 + r, H, L)
+    f = torch.cat([u.unsqueeze(1), t], dim=1).flip(-1).to(x0.dtype)  # (batch, 1 + r, H, L)
     S = vandermonde_transpose(f, torch.ones_like(lt), log_lt, L, backend=backend)
     x_L = torch.exp(log_lt * L) * x0 + D2dtB * S[:, 0] - (D2P * S[:, 1:]).sum(1)
 

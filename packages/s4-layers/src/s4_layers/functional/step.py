@@ -63,6 +63,15 @@ def _new_state(terms: dict, like: torch.Tensor, dtype: torch.dtype) -> torch.Ten
     return pool.empty(like.shape, dtype, like.device)
 
 
+def _decayed_state(terms: dict, a: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """a * x (a (H, N2), x (batch, H, N2) complex), unit stride along N2 (the callers update
+    its real view in place): written into a recycled state when no graph is recorded."""
+    if _needs_graph(a, x) or x.shape[1:] != a.shape:
+        x = a * x
+        return x if x.stride(-1) == 1 else x.contiguous()
+    return torch.mul(a, x, out=_new_state(terms, x, torch.result_type(a, x)))
+
+
 # ---------------------------------------------------------------------------------------------
 # diagonal
 
@@ -99,13 +108,7 @@ def diag_step(terms: dict, x: torch.Tensor, u: torch.Tensor) -> tuple[torch.Tens
     orientation of the bmm is MKL's fast one at channels 1-2 (B=16: 27 us against 66 us for
     x'_h (batch, N) @ C_h (N, channels); B=1 and 4: within 1 us).
     """
-    dA = terms["dA"]
-    if _needs_graph(dA, x) or x.shape[1:] != dA.shape:
-        x = dA * x
-        if x.stride(-1) != 1:  # the real view below needs unit stride along N2
-            x = x.contiguous()
-    else:
-        x = torch.mul(dA, x, out=_new_state(terms, x, torch.result_type(dA, x)))
+    x = _decayed_state(terms, terms["dA"], x)
     # + dB u in place on the real view (a complex dB * u temporary is one more pass)
     torch.view_as_real(x).addcmul_(terms["dB_real"], u[..., None, None])
     y = torch.bmm(terms["C_rows"], _h_major(x).transpose(1, 2))  # (H, channels, batch)
@@ -215,13 +218,7 @@ def dplr_linear_fused_step(
     s = torch.baddbmm(torch.addcmul(z[..., r : 2 * r], ut, terms["pB"]), c, terms["M_T"], alpha=-1)
     t = torch.baddbmm(c, s, terms["W_T"])
     y = torch.baddbmm(torch.addcmul(z[..., 2 * r :], ut, terms["cB"]), t, terms["CD2P_T"], alpha=-1)
-    D2a = terms["D2a"]
-    if _needs_graph(D2a, x) or x.shape[1:] != D2a.shape:
-        x = D2a * x
-        if x.stride(-1) != 1:  # only a state strided along N/2 (the real view below needs 1)
-            x = x.contiguous()
-    else:  # a recycled state, updated in place below
-        x = torch.mul(D2a, x, out=_new_state(terms, x, torch.result_type(D2a, x)))
+    x = _decayed_state(terms, terms["D2a"], x)  # updated in place below
     torch.view_as_real(x).addcmul_(terms["D2dtB_real"], u[..., None, None])
     # x' = x1 - sum_r t_r D2P_r in place, one elementwise update per rank (an in-place
     # baddbmm on the strided view is a per-matrix loop); view, never reshape: a copy would
