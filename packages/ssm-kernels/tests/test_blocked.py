@@ -36,6 +36,7 @@ def test_block_edges(agree, tiny_blocks, L):
     agree.cauchy("torch", torch.complex128, True, (2, 3), (3,), (), N=4, L=L)
     agree.cauchy("torch", torch.complex128, False, (5,), (5,), (5,), N=4, L=L)
     agree.vandermonde("torch", torch.complex128, False, (2, 5), (5,), N=4, L=L)
+    agree.vandermonde("torch", torch.complex128, True, (2, 5), (5,), N=4, L=L)  # real-output
     agree.vandermonde_transpose("torch", torch.complex128, (2, 5), (5,), (5,), N=4, L=L)
 
 
@@ -150,3 +151,51 @@ def test_float32_vandermonde_phase_does_not_grow_with_l():
     ref = (v.cdouble()[:, None] * torch.exp(x.cdouble()[:, None] * l)).sum(0)
     err = (out.cdouble() - ref).norm() / ref.norm()
     assert err < 2e-6, float(err)
+    real_out = torch_backend.vandermonde(v, x, L, conj=True)  # the real-output path
+    err = (real_out.double() - 2 * ref.real).norm() / (2 * ref.real).norm()
+    assert err < 2e-6, float(err)
+
+
+@pytest.mark.parametrize("L", [7, 64, 300])
+@pytest.mark.parametrize("grads", ["v", "x", "both"])
+def test_real_output_vandermonde_gradients_match_the_holomorphic_path(grads, L):
+    """conj=True on complex inputs runs the real-output Function (real matmuls): its value and
+    each gradient requested alone or together equal the holomorphic core's 2 Re(out) in
+    float64, with E=3 rows sharing each pole row and L not a multiple of the block (L=7, 300)."""
+    g = torch.Generator().manual_seed(L)
+    v = torch.randn(3, 4, 6, generator=g, dtype=torch.complex128)
+    x = torch.complex(
+        -0.5 * torch.rand(4, 6, generator=g, dtype=torch.float64),
+        3 * torch.randn(4, 6, generator=g, dtype=torch.float64),
+    )
+    v.requires_grad_(grads in ("v", "both"))
+    x.requires_grad_(grads in ("x", "both"))
+    wanted = [t for t in (v, x) if t.requires_grad]
+    out = torch_backend.vandermonde(v, x, L, conj=True)
+    ref = 2 * torch_backend.vandermonde(v, x, L, conj=False).real
+    assert out.dtype == torch.float64 and out.shape == (3, 4, L)
+    assert torch.allclose(out, ref, rtol=1e-12, atol=1e-12)
+    w = torch.randn(out.shape, generator=g, dtype=torch.float64)
+    got = torch.autograd.grad(out, wanted, w)
+    exp = torch.autograd.grad(ref, wanted, w)
+    for a, b in zip(got, exp):
+        assert torch.allclose(a, b, rtol=1e-11, atol=1e-11)
+
+
+def test_vanishing_decay_factors_are_flushed_not_subnormal():
+    """Fast-decaying modes at long L: the factors exp(Re(x) s) below sqrt(tiny) are exactly 0
+    (no subnormal floats reach the matmuls) and the complex64 result still matches the float64
+    sum to float32 accuracy."""
+    g = torch.Generator().manual_seed(1)
+    N, L = 16, 4096
+    x = torch.complex(-0.2 * torch.rand(2, N, generator=g), 5 * torch.randn(2, N, generator=g))
+    steps = torch.arange(L, dtype=torch.float64)
+    factors = torch_backend._exp_steps(x, steps)
+    parts = torch.view_as_real(factors).abs()
+    tiny = torch.finfo(torch.float32).tiny
+    assert (parts[parts > 0] >= tiny).all(), "subnormal factors left"
+    assert (parts == 0).any(), "the probe did not reach the flushed range"
+    v = torch.randn(2, N, generator=g, dtype=torch.complex64)
+    out = torch_backend.vandermonde(v, x, L)
+    ref = 2 * (v.cdouble()[..., None] * torch.exp(x.cdouble()[..., None] * steps)).sum(-2).real
+    assert ((out.double() - ref).norm() / ref.norm()).item() < 1e-5
