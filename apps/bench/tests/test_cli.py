@@ -61,3 +61,22 @@ def test_compare_refuses_other_suite(tmp_path):
     ref.write_text(json.dumps({"suite": "layers"}))
     with pytest.raises(SystemExit, match="expected a step report"):
         cli.main(["step", *TINY_STEP, "--out", str(tmp_path / "n.json"), "--compare", str(ref)])
+
+
+def test_time_fn_measures_on_the_threads_torch_is_set_to():
+    """torch.utils.benchmark.Timer defaults to one thread; time_fn must keep the caller's
+    setting (``--threads`` or torch's default), or every multi-threaded figure is 1-thread."""
+    import torch
+
+    from s4_bench.common import time_fn
+
+    before = torch.get_num_threads()
+    seen = []
+    try:
+        for threads in sorted({1, max(1, before)}):
+            torch.set_num_threads(threads)
+            time_fn(lambda: seen.append(torch.get_num_threads()), min_time=0.01)
+            assert set(seen) == {threads}, (threads, set(seen))
+            seen.clear()
+    finally:
+        torch.set_num_threads(before)

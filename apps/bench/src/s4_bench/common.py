@@ -1,8 +1,9 @@
 """What every suite shares: one timing method, run metadata, tables, JSON, plots, comparison.
 
 Timing: :func:`time_fn` wraps ``torch.utils.benchmark.Timer`` (which synchronises CUDA and
-picks the number of calls per measurement itself): after one warm-up call it measures for at
-least ``min_time`` seconds and reports the median and the best of the measured blocks, in
+picks the number of calls per measurement itself) on torch's current thread count (what
+``--threads`` or torch's default set): after one warm-up call it measures for at least
+``min_time`` seconds and reports the median and the best of the measured blocks, in
 seconds. Suites report ``*_s`` (median) and ``*_min_s`` (best); ratios are taken between
 configurations of the same run.
 """
@@ -28,7 +29,8 @@ def time_fn(fn: Callable[[], Any], min_time: float = 0.2, warmup: bool = True) -
     """``{"median_s", "min_s", "runs"}`` of ``fn()`` (see the module docstring)."""
     if warmup:
         fn()
-    timer = benchmark.Timer(stmt="fn()", globals={"fn": fn})
+    # Timer would run fn on 1 thread (its default num_threads), whatever --threads set
+    timer = benchmark.Timer(stmt="fn()", globals={"fn": fn}, num_threads=torch.get_num_threads())
     measurement = timer.blocked_autorange(min_run_time=min_time)
     return {
         "median_s": float(measurement.median),
