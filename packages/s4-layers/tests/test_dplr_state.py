@@ -57,3 +57,39 @@ def test_empty_batch():
         torch.zeros(0, 3, 4, dtype=torch.complex128),
     )  # fmt: skip
     assert y.shape == (0, 2, 3, 16) and x_L.shape == (0, 3, 4)
+
+
+@pytest.mark.parametrize("rank", [1, 2])
+def test_feedback_terms_are_the_o_n_step_terms_simplified(ref, rank):
+    """_feedback_terms' closed forms (Q = M = G, I - W M = W, 1 + Lt = 2 D2) against the
+    feedback rows built from the O(N r) step's own terms, float64."""
+    from s4_layers.functional.discretize import (
+        complex_to_real,
+        dplr_linear_step_terms,
+        real_to_complex,
+    )
+    from s4_layers.functional.dplr_state import _feedback_terms
+
+    s = ref.random_system("legs", 16, H=3, channels=1, rank=rank)
+    got = _feedback_terms(s.dt, s.A, s.P, s.B)
+    lin = dplr_linear_step_terms(s.dt, s.A, s.P, s.B)
+    lt, p_dt, W, M = lin["D2a"], lin["p_dt"], lin["W"], lin["M"]
+    q = complex_to_real(lt.conj() * real_to_complex(p_dt))
+    eye = torch.eye(rank, dtype=torch.float64)
+    alpha = torch.einsum("hrs,shn->rhn", eye - W @ M, p_dt) + torch.einsum("hrs,shn->rhn", W, q)
+    beta = torch.einsum("hrs,shn,hn->hr", W, p_dt, lin["D2dtB"].flatten(-2))
+    expected = {
+        "lt": lt,
+        "log_lt": torch.log(lt),
+        "D2P": real_to_complex(lin["D2P"]),
+        "D2dtB": torch.view_as_complex(lin["D2dtB"].contiguous()),
+        "alpha_c": real_to_complex(alpha).conj(),
+        "beta": beta,
+    }
+    assert set(got) == set(expected)
+    for name, value in expected.items():
+        assert got[name].shape == value.shape, name
+        if name == "log_lt":  # the branch of the log: compare exp
+            assert ref.rel_err(torch.exp(got[name]), lt) < 1e-13, name
+        else:
+            assert ref.rel_err(got[name], value.resolve_conj()) < 1e-13, name
