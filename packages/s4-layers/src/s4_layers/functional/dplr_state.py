@@ -65,6 +65,12 @@ def _matmul_spectra(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return (a.unsqueeze(-3) * b.unsqueeze(-5)).sum(-4)
 
 
+def _sum(x: torch.Tensor, dim: int) -> torch.Tensor:
+    """x.sum(dim), or a view when that axis has size 1 (rank 1, one channel: the common case,
+    where a reduction would still zero-fill and copy a full spectrum)."""
+    return x.squeeze(dim) if x.shape[dim] == 1 else x.sum(dim)
+
+
 def _series_inverse(F: torch.Tensor, L: int) -> torch.Tensor:
     """G with F G = I mod z^L for F (r, r, H, L) with F_0 = I, by Newton's iteration.
 
@@ -111,7 +117,7 @@ class _FeedbackSolve(torch.autograd.Function):
         T_f, kC_f = _spectrum(T, L), _spectrum(kC, L)  # (r, H, F), (c, r, H, F)
         ctx.save_for_backward(G_f, T_f, kC_f)
         ctx.L = L
-        return e - _coefficients((kC_f * T_f).sum(1), L)
+        return e - _coefficients(_sum(kC_f * T_f, 1), L)
 
     @staticmethod
     @once_differentiable
@@ -120,9 +126,9 @@ class _FeedbackSolve(torch.autograd.Function):
         L = ctx.L
         nKb_f = _spectrum(K_bar.neg().flip(-1), L)[:, None]  # flip(-Kbar): (c, 1, H, F)
         kC_bar = _correlated(nKb_f * T_f, L)  # (c, r, H, L)
-        T_bar = _correlated((nKb_f * kC_f).sum(0), L)  # (r, H, L)
+        T_bar = _correlated(_sum(nKb_f * kC_f, 0), L)  # (r, H, L)
         Tb_f = _spectrum(T_bar.flip(-1), L)[:, None]  # (r, 1, H, F)
-        lam = _correlated((Tb_f * G_f).sum(0), L)  # (s, H, L): sum_r T_bar_r star G_rs
+        lam = _correlated(_sum(Tb_f * G_f, 0), L)  # (s, H, L): sum_r T_bar_r star G_rs
         F_bar = _correlated(_spectrum(lam.neg().flip(-1), L)[:, None] * T_f[None], L)
         h_bar = torch.nn.functional.pad(F_bar[..., 1:], (0, 1))
         return h_bar, lam, K_bar, kC_bar
@@ -210,14 +216,16 @@ def dplr_kernel_feedback(
     r, c = D2P.shape[0], C.shape[0]
     # h_m = alpha . Lt^m D2P (r, s), g_m = alpha . Lt^m D2dtB (r), e_m (c), kC_m (c, r): one
     # Vandermonde call, its exp factors shared by all the rows
+    # vandermonde gives 2 Re(sum): the rows carry half of each weight
+    half_alpha = alpha_c / 2
     rows = [
-        (alpha_c[:, None] * D2P[None]).flatten(0, 1),
-        alpha_c * D2dtB,
-        2 * C * D2dtB,
-        (2 * C[:, None] * D2P[None]).flatten(0, 1),
+        (half_alpha[:, None] * D2P[None]).flatten(0, 1),
+        half_alpha * D2dtB,
+        C * D2dtB,
+        (C[:, None] * D2P[None]).flatten(0, 1),
     ]
     sizes = [v.shape[0] for v in rows]
-    weights, log_lt = (torch.cat(rows) / 2).to(work_complex), fb["log_lt"].to(work_complex)
+    weights, log_lt = torch.cat(rows).to(work_complex), fb["log_lt"].to(work_complex)
     sums = vandermonde(weights, log_lt, L, backend=backend).to(torch.float64)
     h, g, e, kC = sums.split(sizes)
     rhs = _first_plus_z(fb["beta"].t(), g)  # beta + z g(z): (r, H, L)
