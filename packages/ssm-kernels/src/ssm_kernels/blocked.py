@@ -273,18 +273,18 @@ def _vdm_real_factors(X: torch.Tensor, L: int) -> dict[str, torch.Tensor]:
     return {"P": P, "Ej": Ej, "fwd": fwd.view(b, 2 * N, lc)}
 
 
-def _vdm_real_backward_factor(Ej: torch.Tensor, with_l: bool) -> torch.Tensor:
-    """(b, Lc, 2N or 4N) real: 2 Ej^T as (re, im) pairs, then 2 j Ej^T when ``with_l``, the
-    right factors of the backward's matmul (Ej (b, N, Lc) complex)."""
-    b, N, lc = Ej.shape
-    real = Ej.real.dtype
-    out = torch.empty(b, lc, 1 + with_l, N, 2, dtype=real, device=Ej.device)
-    # the transposing copy moves complex elements (a real view's (re, im) inner axis is slow)
-    torch.mul(Ej.transpose(1, 2), 2, out=torch.view_as_complex(out[:, :, 0]))
+def _vdm_real_backward_factor(fwd: torch.Tensor, with_l: bool) -> torch.Tensor:
+    """(b, Lc, 2N or 4N) real, a transposed view: 2 Ej^T as (re, im) pairs, then 2 j Ej^T
+    when ``with_l``, the right factors of the backward's matmul, from the forward's ``fwd``
+    (b, 2N, Lc) (rows 2 Re, -2 Im): one sign flip, contiguous, no transposing copy (the
+    matmul takes the transposed view as it is)."""
+    b, N2x, lc = fwd.shape
+    rows = torch.empty(b, 1 + with_l, N2x // 2, 2, lc, dtype=fwd.dtype, device=fwd.device)
+    signs = torch.tensor([[1.0], [-1.0]], dtype=fwd.dtype, device=fwd.device)
+    torch.mul(fwd.view(b, N2x // 2, 2, lc), signs, out=rows[:, 0])  # (2 Re, 2 Im) per n
     if with_l:
-        j = torch.arange(lc, device=Ej.device, dtype=real)
-        torch.mul(out[:, :, 0], j[:, None, None], out=out[:, :, 1])
-    return out.view(b, lc, -1)
+        torch.mul(rows[:, 0], torch.arange(lc, device=fwd.device, dtype=fwd.dtype), out=rows[:, 1])
+    return rows.view(b, -1, lc).transpose(1, 2)
 
 
 def _vdm_scratch_rows(RB: int, per_row: int) -> int:
@@ -324,12 +324,12 @@ def vandermonde_real_backward(
     """Gradients of :func:`vandermonde_real_forward` for grad_out h (RB, E, L) real:
     grad_V = conj(S), grad_X = conj(sum_e V T) with S = sum_l 2 h_l exp(X l) and
     T = sum_l 2 h_l l exp(X l) (the holomorphic rule applied to out = 2 Re(.)); F holds the
-    factors P and Ej of the forward."""
+    factors P and fwd of the forward."""
     RB, E, N = V.shape
     P = F["P"]
-    Q, lc = P.shape[1], F["Ej"].shape[-1]
+    Q, lc = P.shape[1], F["fwd"].shape[-1]
     parts = 1 + need_x  # M, and Mj when grad_X is needed
-    rhs = _vdm_real_backward_factor(F["Ej"], with_l=need_x)
+    rhs = _vdm_real_backward_factor(F["fwd"], with_l=need_x)
     qlc = torch.arange(Q, device=V.device, dtype=P.real.dtype)[:, None] * lc
     gv = torch.empty(RB, E, N, dtype=V.dtype, device=V.device) if need_v else None
     gx = torch.empty(RB, N, dtype=V.dtype, device=V.device) if need_x else None
@@ -366,19 +366,19 @@ class _VandermondeRealFn(torch.autograd.Function):
     @staticmethod
     def forward(ctx, V, X, L):  # type: ignore[override]
         F = _vdm_real_factors(X, L)
-        ctx.save_for_backward(V, F["P"], F["Ej"])
+        ctx.save_for_backward(V, F["P"], F["fwd"])
         ctx.L = L
         return vandermonde_real_forward(V, F, L)
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad_out):  # type: ignore[override]
-        V, P, Ej = ctx.saved_tensors
+        V, P, fwd = ctx.saved_tensors
         need_v, need_x = ctx.needs_input_grad[:2]
         if not (need_v or need_x):
             return None, None, None
         h = grad_out.contiguous()
-        gv, gx = vandermonde_real_backward(h, V, {"P": P, "Ej": Ej}, ctx.L, need_v, need_x)
+        gv, gx = vandermonde_real_backward(h, V, {"P": P, "fwd": fwd}, ctx.L, need_v, need_x)
         return gv, gx, None
 
 

@@ -100,38 +100,50 @@ def _correlated(product_f: torch.Tensor, L: int) -> torch.Tensor:
 
 
 class _FeedbackSolve(torch.autograd.Function):
-    """K = e - kC * T with (I + z H) T = rhs (mod z^L): the series algebra of the DPLR
+    """K = e - kC * T with (I + z H) T = beta + z g (mod z^L): the series algebra of the DPLR
     kernel, differentiated by its adjoint instead of through Newton's iteration.
 
-    Shapes (float64): h (r, r, H, L), rhs (r, H, L), e (c, H, L), kC (c, r, H, L). With
-    G = (I + z H)^{-1} and the correlation (a star b)_j = sum_{l>=j} a_l b_{l-j}:
+    Inputs (float64): ``sums`` (r r + r + c + c r, H, L), the rows h (r, r), g (r), e (c),
+    kC (c, r) stacked as the one Vandermonde call returns them (so their gradient is one
+    tensor, not a concatenation), and beta (r, H). With G = (I + z H)^{-1}, rhs = beta + z g
+    and the correlation (a star b)_j = sum_{l>=j} a_l b_{l-j}:
         T_bar = -sum_c Kbar_c star kC_c,   lam = G^T star T_bar  (= rhs_bar),
-        kC_bar = -Kbar star T,   F_bar = -lam star T,   h_bar_m = F_bar_{m+1}.
+        kC_bar = -Kbar star T,   F_bar = -lam star T,   h_bar_m = F_bar_{m+1},
+        g_bar_m = lam_{m+1},   beta_bar = lam_0.
     """
 
     @staticmethod
-    def forward(ctx, h, rhs, e, kC):  # type: ignore[override]
-        L = e.shape[-1]
-        G_f = _spectrum(_series_inverse(_identity_plus_z(h), L), L)  # (r, s, H, F)
+    def forward(ctx, sums, beta, r, c):  # type: ignore[override]
+        L = sums.shape[-1]
+        h, g, e, kC = sums.split([r * r, r, c, c * r])
+        rhs = _first_plus_z(beta, g)  # beta + z g(z): (r, H, L)
+        G_f = _spectrum(_series_inverse(_identity_plus_z(h.unflatten(0, (r, r))), L), L)
         T = _coefficients(_matmul_spectra(G_f, _spectrum(rhs, L)[:, None]), L)[:, 0]
-        T_f, kC_f = _spectrum(T, L), _spectrum(kC, L)  # (r, H, F), (c, r, H, F)
+        T_f, kC_f = _spectrum(T, L), _spectrum(kC.unflatten(0, (c, r)), L)  # (r,H,F), (c,r,H,F)
         ctx.save_for_backward(G_f, T_f, kC_f)
-        ctx.L = L
+        ctx.shape = (r, c, L)
         return e - _coefficients(_sum(kC_f * T_f, 1), L)
 
     @staticmethod
     @once_differentiable
     def backward(ctx, K_bar):  # type: ignore[override]
         G_f, T_f, kC_f = ctx.saved_tensors
-        L = ctx.L
+        r, c, L = ctx.shape
+        grad = torch.empty(r * r + r + c + c * r, *K_bar.shape[1:], dtype=K_bar.dtype,
+                           device=K_bar.device)  # fmt: skip
+        h_bar, g_bar, e_bar, kC_bar = grad.split([r * r, r, c, c * r])
         nKb_f = _spectrum(K_bar.neg().flip(-1), L)[:, None]  # flip(-Kbar): (c, 1, H, F)
-        kC_bar = _correlated(nKb_f * T_f, L)  # (c, r, H, L)
+        kC_bar.copy_(_correlated(nKb_f * T_f, L).flatten(0, 1))  # (c r, H, L)
         T_bar = _correlated(_sum(nKb_f * kC_f, 0), L)  # (r, H, L)
         Tb_f = _spectrum(T_bar.flip(-1), L)[:, None]  # (r, 1, H, F)
         lam = _correlated(_sum(Tb_f * G_f, 0), L)  # (s, H, L): sum_r T_bar_r star G_rs
         F_bar = _correlated(_spectrum(lam.neg().flip(-1), L)[:, None] * T_f[None], L)
-        h_bar = torch.nn.functional.pad(F_bar[..., 1:], (0, 1))
-        return h_bar, lam, K_bar, kC_bar
+        h_bar[..., :-1] = F_bar.flatten(0, 1)[..., 1:]
+        h_bar[..., -1] = 0
+        g_bar[..., :-1] = lam[..., 1:]
+        g_bar[..., -1] = 0
+        e_bar.copy_(K_bar)
+        return grad, lam[..., 0], None, None
 
 
 def _first_plus_z(first: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -215,8 +227,8 @@ def dplr_kernel_feedback(
     D2P, D2dtB, alpha_c = fb["D2P"], fb["D2dtB"], fb["alpha_c"]
     r, c = D2P.shape[0], C.shape[0]
     # h_m = alpha . Lt^m D2P (r, s), g_m = alpha . Lt^m D2dtB (r), e_m (c), kC_m (c, r): one
-    # Vandermonde call, its exp factors shared by all the rows
-    # vandermonde gives 2 Re(sum): the rows carry half of each weight
+    # Vandermonde call, its exp factors shared by all the rows (it returns 2 Re(sum): each
+    # row carries half of its weight)
     half_alpha = alpha_c / 2
     rows = [
         (half_alpha[:, None] * D2P[None]).flatten(0, 1),
@@ -224,12 +236,9 @@ def dplr_kernel_feedback(
         C * D2dtB,
         (C[:, None] * D2P[None]).flatten(0, 1),
     ]
-    sizes = [v.shape[0] for v in rows]
     weights, log_lt = torch.cat(rows).to(work_complex), fb["log_lt"].to(work_complex)
     sums = vandermonde(weights, log_lt, L, backend=backend).to(torch.float64)
-    h, g, e, kC = sums.split(sizes)
-    rhs = _first_plus_z(fb["beta"].t(), g)  # beta + z g(z): (r, H, L)
-    K = _FeedbackSolve.apply(h.unflatten(0, (r, r)), rhs, e, kC.unflatten(0, (c, r)))
+    K = _FeedbackSolve.apply(sums, fb["beta"].t(), r, c)
     return K.to(work_real)
 
 
