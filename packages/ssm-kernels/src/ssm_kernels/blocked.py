@@ -16,7 +16,8 @@ factor, both computed directly with exp (no long cumulative products, so no erro
     out[b, e, q, j] = sum_n (V[b, e, n] exp(x_n q Lc)) exp(x_n j)
 is then one batched complex matmul (E Q, N) @ (N, Lc); the transpose reduction
 sum_l u_l exp(x_n l) is the mirror matmul (E Q, Lc) @ (Lc, N) followed by a weighted sum over q.
-Memory is O(B N sqrt(L)) besides inputs and outputs.
+For conj=True on complex inputs both matmuls of the op and its backward are real ones (see
+``_VandermondeRealFn``). Memory is O(B N sqrt(L)) besides inputs and outputs.
 """
 
 from __future__ import annotations
