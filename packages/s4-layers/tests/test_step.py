@@ -229,3 +229,29 @@ def test_linear_step_equals_the_module_and_follows_weight_changes():
     with torch.no_grad():
         linear_step(lin, x)
     assert calls == [1]
+
+
+def test_step_runs_the_hooks_of_the_modules_it_calls():
+    """The step's module calls skip nn.Module.__call__ only where no hook would run: a forward
+    hook on the output projection, on the activation, or a global one still fires each step."""
+    from s4_layers import S4Block
+
+    block = S4Block(8, mode="diag", d_state=4).double().eval()
+    calls: list[str] = []
+    handles = [
+        block.output_linear.register_forward_hook(lambda m, i, o: calls.append("out")),
+        block.layer.activation.register_forward_hook(lambda m, i, o: calls.append("act")),
+        torch.nn.modules.module.register_module_forward_hook(
+            lambda m, i, o: calls.append("global") if isinstance(m, torch.nn.GLU) else None
+        ),
+    ]
+    try:
+        with torch.no_grad():
+            block.setup_step()
+            state = block.default_state(2)
+            y, state = block.step(torch.randn(2, 8, dtype=torch.float64), state)
+    finally:
+        for handle in handles:
+            handle.remove()
+    assert sorted(calls) == ["act", "global", "out"], calls
+    assert y.shape == (2, 8)

@@ -66,7 +66,7 @@ class _PointwiseLinear(nn.Module):
             W = self.linear.weight.expand(x.shape[0], -1, -1)
             return self.act_t(torch.baddbmm(self.linear.bias.unsqueeze(-1), W, x))
         if x.dim() == 2:  # one step (B, H): see linear_step
-            return self.act(linear_step(self.linear, x))
+            return apply_unless_identity(self.act, linear_step(self.linear, x))
         return self.act(self.linear(x))
 
 

@@ -27,7 +27,12 @@ from s4_layers._checks import (
     complex_dtype_of,
     real_dtype_of,
 )
-from s4_layers._step_cache import linear_step, parameter_key, step_input_ok
+from s4_layers._step_cache import (
+    apply_unless_identity,
+    linear_step,
+    parameter_key,
+    step_input_ok,
+)
 from s4_layers.dropout import make_dropout
 from s4_layers.functional.conv import fft_conv
 from s4_layers.functional.step import diag_step, diag_step_terms
@@ -121,5 +126,5 @@ class S4D(nn.Module):
         y, state = diag_step(terms, state, v)  # x = dA x + dB u, 2 Re(C x)
         y = torch.addcmul(y[:, 0], self.D, v)  # 2 Re(C x) + D u: (B, H)
         y = y if u.dtype == w else y.to(u.dtype)
-        y = F.glu(linear_step(self.output_linear, self.dropout(self.activation(y))), dim=-1)
-        return y, state
+        y = apply_unless_identity(self.dropout, apply_unless_identity(self.activation, y))
+        return F.glu(linear_step(self.output_linear, y), dim=-1), state
