@@ -122,20 +122,26 @@ def test_peak_memory_far_below_naive():
     assert torch_kib * 8 < naive_kib, (torch_kib, naive_kib)
 
 
-def test_exp_complex_matches_torch_exp_in_float64() -> None:
-    from ssm_kernels.blocked import _exp_complex
-
+def test_exp_steps_match_torch_exp() -> None:
+    """The Vandermonde factors exp(x s) from real exp / cos / sin with the phase reduced in
+    float64: equal to torch's complex exp in float64 and to float32 accuracy in complex64,
+    in both layouts; real x gives the real exp."""
     g = torch.Generator().manual_seed(3)
     z = torch.complex(
-        -30 * torch.rand(64, 32, 8, generator=g, dtype=torch.float64),
-        200 * (torch.rand(64, 32, 8, generator=g, dtype=torch.float64) - 0.5),
+        -0.05 * torch.rand(64, 32, generator=g, dtype=torch.float64),
+        20 * (torch.rand(64, 32, generator=g, dtype=torch.float64) - 0.5),
     )
-    ref = torch.exp(z)
-    assert torch.allclose(_exp_complex(z), ref, rtol=1e-13, atol=0)
-    got32 = _exp_complex(z.to(torch.complex64)).to(torch.complex128)
-    assert ((got32 - ref).abs() <= 1e-5 * ref.abs() + 1e-30).all()
-    real = torch.randn(5, generator=g, dtype=torch.float64)
-    assert torch.equal(_exp_complex(real), torch.exp(real))
+    steps = torch.arange(0, 64, 4, dtype=torch.float64)
+    ref = torch.exp(z[:, :, None] * steps)  # (64, 32, 16)
+    assert torch.allclose(torch_backend._exp_steps(z, steps), ref, rtol=1e-13, atol=0)
+    first = torch_backend._exp_steps(z, steps, steps_first=True)
+    assert torch.allclose(first, ref.transpose(1, 2), rtol=1e-13, atol=0)
+    z32 = z.to(torch.complex64)  # against the exact exp of the rounded input
+    ref32 = torch.exp(z32.to(torch.complex128)[:, :, None] * steps)
+    got32 = torch_backend._exp_steps(z32, steps).to(torch.complex128)
+    assert ((got32 - ref32).abs() <= 1e-6 * ref32.abs() + 1e-30).all()
+    real = -torch.rand(5, 3, generator=g, dtype=torch.float64)
+    assert torch.equal(torch_backend._exp_steps(real, steps), torch.exp(real[:, :, None] * steps))
 
 
 def test_float32_vandermonde_phase_does_not_grow_with_l():
