@@ -164,10 +164,7 @@ def linear_step(linear: nn.Linear, x: torch.Tensor) -> torch.Tensor:
     if (
         W is None  # parametrised (weight_norm): the weight is recomputed on access
         or type(linear) is not nn.Linear
-        or linear._forward_hooks
-        or linear._forward_pre_hooks
-        or _module_hooks._global_forward_hooks
-        or _module_hooks._global_forward_pre_hooks
+        or _has_hooks(linear)
         or (torch.is_grad_enabled() and (W.requires_grad or (b is not None and b.requires_grad)))
         or x.dim() != 2
     ):

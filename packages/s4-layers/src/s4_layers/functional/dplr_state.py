@@ -57,18 +57,16 @@ def _coefficients(f: torch.Tensor, n: int) -> torch.Tensor:
     return torch.fft.irfft(f, n=2 * n)[..., :n]
 
 
-def _matmul_spectra(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """(..., r, s, H, F) x (..., s, t, H, F) -> (..., r, t, H, F) pointwise in frequency, by
-    broadcast products and a sum (a complex einsum with batch axes loops on CPU)."""
-    if a.shape[-3] == 1:  # s = 1 (rank 1): a plain broadcast product, no reduction pass
-        return a.unsqueeze(-3).squeeze(-4) * b.squeeze(-4).unsqueeze(-4)
-    return (a.unsqueeze(-3) * b.unsqueeze(-5)).sum(-4)
-
-
 def _sum(x: torch.Tensor, dim: int) -> torch.Tensor:
     """x.sum(dim), or a view when that axis has size 1 (rank 1, one channel: the common case,
     where a reduction would still zero-fill and copy a full spectrum)."""
     return x.squeeze(dim) if x.shape[dim] == 1 else x.sum(dim)
+
+
+def _matmul_spectra(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """(..., r, s, H, F) x (..., s, t, H, F) -> (..., r, t, H, F) pointwise in frequency, by
+    broadcast products and a sum over s (a complex einsum with batch axes loops on CPU)."""
+    return _sum(a.unsqueeze(-3) * b.unsqueeze(-5), -4)
 
 
 def _series_inverse(F: torch.Tensor, L: int) -> torch.Tensor:
