@@ -9,7 +9,7 @@ from s4_layers._checks import S4InputError, check_signal
 from s4_layers._step_cache import apply_unless_identity
 from s4_layers.activations import activation as make_activation
 from s4_layers.dropout import make_dropout
-from s4_layers.functional.conv import fft_conv
+from s4_layers.functional.conv import fft_conv, with_skip
 from s4_layers.kernel import SSMKernel
 
 
@@ -97,12 +97,13 @@ class FFTConv(nn.Module):
         self._no_state_if_bidirectional(state)
         L = u.shape[-1]
         K = self.drop_kernel(self.kernel(L, rate=rate))  # (channels [* 2], H, L), once a forward
+        c = self.kernel_channels
+        # + D u as lag 0 of the (causal) kernel; in at least D's precision, as D u would be
+        v = u.unsqueeze(1).to(torch.promote_types(u.dtype, self.D.dtype))
         if self.bidirectional:
-            c = self.kernel_channels
-            y = fft_conv(u.unsqueeze(1), K[:c], K[c:])
+            y = fft_conv(v, with_skip(K[:c], self.D), K[c:])
         else:
-            y = fft_conv(u.unsqueeze(1), K)
-        y = y + self.D.unsqueeze(-1) * u.unsqueeze(1)  # (B, channels, H, L)
+            y = fft_conv(v, with_skip(K, self.D))  # K * u + D u: (B, channels, H, L)
         next_state = None
         if return_states:
             if self.kernel.mode != "diag" or self.bidirectional:

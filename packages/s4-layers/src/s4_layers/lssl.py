@@ -16,7 +16,8 @@ from torch import nn
 
 from s4_layers._checks import S4InputError, describe
 from s4_layers.activations import activation as make_activation
-from s4_layers.functional.conv import fft_conv
+from s4_layers.dropout import make_dropout
+from s4_layers.functional.conv import fft_conv, with_skip
 from s4_layers.kernel_lssl import SSMKernelLSSL
 
 
@@ -68,7 +69,7 @@ class LSSL(nn.Module):
         )
         self.D = nn.Parameter(torch.randn(channels, d_model))
         self.activation = make_activation(activation, dim=1)
-        self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
+        self.dropout = make_dropout(dropout)
         self.output_linear = nn.Linear(channels * d_model, d_model)
 
     def _to_bhl(self, x: torch.Tensor) -> torch.Tensor:
@@ -91,8 +92,8 @@ class LSSL(nn.Module):
         u = self._to_bhl(x)
         L = u.shape[-1]
         # y = K * u + D u, per channel: (B, channels, H, L)
-        y = fft_conv(u.unsqueeze(1), self.kernel(L, rate=rate))
-        y = y + self.D.unsqueeze(-1) * u.unsqueeze(1)
+        v = u.unsqueeze(1).to(torch.promote_types(u.dtype, self.D.dtype))
+        y = fft_conv(v, with_skip(self.kernel(L, rate=rate), self.D))
         next_state = None
         if state is not None:
             y_state, next_state = self.kernel.forward_state(u, state, rate=rate)

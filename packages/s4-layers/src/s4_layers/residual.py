@@ -28,7 +28,8 @@ class Residual(nn.Module):
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         y = self.beta * y if self.beta != 1.0 else y
-        return self.alpha * x + y if self.alpha else y
+        # alpha x + y as one op (alpha = 1 is no multiply at all)
+        return torch.add(y, x, alpha=self.alpha) if self.alpha else y
 
 
 class Feedforward(Residual):
@@ -48,7 +49,7 @@ class Affine(Residual):
         self.affine = nn.Parameter(c * torch.ones(1 if scalar else self.d_input))
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        return self.alpha * x + self.affine * y
+        return torch.add(self.affine * y, x, alpha=self.alpha)
 
 
 class Highway(Residual):

@@ -45,6 +45,7 @@ from torch import nn
 
 from s4_layers._checks import S4InputError, check_length, describe
 from s4_layers.block import S4Block
+from s4_layers.dropout import make_dropout
 
 
 def s4_block_param_count(
@@ -101,7 +102,7 @@ class _S4Residual(nn.Module):
         super().__init__()
         self.norm = nn.LayerNorm(d)
         self.block = S4Block(d, transposed=False, **layer)
-        self.drop = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
+        self.drop = make_dropout(dropout)
 
     def forward(self, x, state=None, rate: float = 1.0):
         y, state = self.block(self.norm(x), state=state, rate=rate)
@@ -123,11 +124,11 @@ class _FFResidual(nn.Module):
 
     def __init__(self, d: int, ff: int, dropout: float) -> None:
         super().__init__()
-        drop = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
+        drop = make_dropout(dropout)
         self.net = nn.Sequential(
             nn.LayerNorm(d), nn.Linear(d, ff * d), nn.GELU(), drop, nn.Linear(ff * d, d)
         )
-        self.drop = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
+        self.drop = make_dropout(dropout)
 
     def forward(self, x, state=None, rate: float = 1.0):
         return x + self.drop(self.net(x)), state

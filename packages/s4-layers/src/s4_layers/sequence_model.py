@@ -87,6 +87,11 @@ def _layer_list(layer) -> list[dict[str, Any]]:
     return out
 
 
+def _mean_square(x: torch.Tensor) -> torch.Tensor:
+    """mean(x^2) of the detached x, as one reduction (no squared copy of the activations)."""
+    return torch.linalg.vector_norm(x.detach()).square() / x.numel()
+
+
 class SequenceModel(nn.Module):
     r"""``n_layers * n_repeat`` residual blocks (:class:`SequenceResidualBlock`), then a final
     norm when prenorm; input dropout ``dropinp`` first.
@@ -190,13 +195,13 @@ class SequenceModel(nn.Module):
 
     def forward(self, x: torch.Tensor, state=None, rate: float = 1.0, lengths=None):
         x = self.drop(self._check(x))  # (B, L, H)
-        norms = [x.detach().square().mean()] if self.track_norms else []
+        norms = [_mean_square(x)] if self.track_norms else []
         next_states = []
         for block, st in zip(self.layers, self._states(state)):
             x, st = block(x, state=st, rate=rate, lengths=lengths)
             next_states.append(st)
             if self.track_norms:
-                norms.append(x.detach().square().mean())
+                norms.append(_mean_square(x))
             if lengths is not None and block.stride > 1:  # a pooled step is real if it
                 lengths = _pooled_lengths(lengths, block.stride)  # covers a real one
         if self.norm is not None:

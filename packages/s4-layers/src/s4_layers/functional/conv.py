@@ -72,6 +72,17 @@ def direct_conv(u: torch.Tensor, K: torch.Tensor, K_backward: torch.Tensor | Non
     return y.movedim(-2, 0).reshape(*outer, *y.shape[:-2], L).to(out_dtype)
 
 
+def with_skip(K: torch.Tensor, D: torch.Tensor) -> torch.Tensor:
+    r"""The kernel of ``K * u + D u``: ``K`` (..., L) with ``D`` (...) added at lag 0,
+    ``(K + D \delta_0) * u = K * u + D u``.
+
+    The skip term then costs nothing beyond the convolution: no full-size product and sum of
+    (B, H, L) in the forward, and D's gradient comes out of the kernel's (a sum over (B, L)
+    that the convolution's backward computes anyway).
+    """
+    return torch.cat([K[..., :1] + D.to(K.dtype).unsqueeze(-1), K[..., 1:]], dim=-1)
+
+
 def fft_conv(
     u: torch.Tensor,
     K: torch.Tensor,
