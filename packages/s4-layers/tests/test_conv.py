@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from s4_layers.functional import fft_conv
-from s4_layers.functional.conv import direct_conv
+from s4_layers.functional.conv import direct_conv, with_skip
 
 
 def test_causal_and_bidirectional_against_direct_sum():
@@ -123,3 +123,32 @@ def test_half_precision_input_is_computed_in_float32_and_returned_as_given():
 def test_bad_method_names_the_argument():
     with pytest.raises(ValueError, match="method"):
         fft_conv(torch.randn(2, 3, 4), torch.randn(3, 4), method="fast")
+
+
+@pytest.mark.parametrize("method", ["fft", "direct"])
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_skip_as_lag_zero_equals_the_added_skip_in_float64(method, bidirectional):
+    """(K + D delta_0) * u = K * u + D u, and D's gradient through the kernel is sum(u g)."""
+    g = torch.Generator().manual_seed(3)
+    u = torch.randn(2, 1, 3, 9, dtype=torch.float64, generator=g)  # (B, 1, H, L)
+    K = torch.randn(2, 3, 9, dtype=torch.float64, generator=g)  # (channels, H, L)
+    Kb = torch.randn(2, 3, 9, dtype=torch.float64, generator=g) if bidirectional else None
+    D = torch.randn(2, 3, dtype=torch.float64, generator=g, requires_grad=True)
+    y = fft_conv(u, with_skip(K, D), Kb, method=method)
+    ref = _loop_conv(u, K, Kb) + D[..., None] * u
+    assert torch.allclose(y, ref, rtol=1e-12, atol=1e-12)
+    grad_out = torch.randn(y.shape, dtype=torch.float64, generator=g)
+    (grad_D,) = torch.autograd.grad(y, D, grad_out)
+    assert torch.allclose(grad_D, (grad_out * u).sum(dim=(0, -1)), rtol=1e-12, atol=1e-12)
+    assert torch.autograd.gradcheck(
+        lambda K, D: fft_conv(u, with_skip(K, D), Kb, method=method),
+        (K.clone().requires_grad_(), D.detach().clone().requires_grad_()),
+    )
+
+
+def test_skip_is_added_in_the_kernels_precision():
+    K = torch.randn(3, 5)
+    D = torch.randn(3, dtype=torch.float64)
+    Ks = with_skip(K, D)
+    assert Ks.dtype == torch.float32 and torch.equal(Ks[:, 1:], K[:, 1:])
+    assert torch.allclose(Ks[:, 0].double(), K[:, 0].double() + D)

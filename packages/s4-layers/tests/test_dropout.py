@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from s4_layers.dropout import StochasticDepth, TiedDropout, make_dropout
+from s4_layers.dropout import Dropout, StochasticDepth, TiedDropout, make_dropout
 
 
 @pytest.mark.parametrize("transposed", [True, False])
@@ -32,3 +32,38 @@ def test_make_dropout_and_stochastic_depth():
     assert outs == {0.0, 6 / 0.75}  # the whole batch kept (scaled) or dropped
     with pytest.raises(ValueError, match=r"mode: expected one of \['row', 'batch'\], got 'col'"):
         StochasticDepth(0.1, mode="col")
+
+
+def test_elementwise_dropout_is_nn_dropouts_rule():
+    """Each element kept with probability 1 - p (binomial bounds) and scaled by 1 / (1 - p); the
+    gradient is the same mask; x's layout kept; eval, p = 0 and inplace as nn.Dropout."""
+    torch.manual_seed(0)
+    drop = make_dropout(0.25)
+    assert isinstance(drop, Dropout) and isinstance(drop, torch.nn.Dropout)
+    x = (torch.rand(40, 50, 30) + 1).transpose(1, 2).requires_grad_()  # a (B, L, H) view
+    y = drop.train()(x)
+    kept = y != 0
+    n = kept.numel()
+    # a binomial(n, 0.75) count is within 5 standard deviations of its mean
+    assert abs(kept.sum().item() - 0.75 * n) < 5 * (n * 0.75 * 0.25) ** 0.5
+    assert torch.allclose(y[kept], x[kept] / 0.75, rtol=1e-6)
+    assert y.stride() == x.stride()
+    y.backward(torch.ones_like(y))
+    assert torch.allclose(x.grad, kept.float() / 0.75, rtol=1e-6)
+    assert torch.equal(drop.eval()(x), x)
+    assert torch.equal(Dropout(0.0).train()(x), x)
+    z = torch.rand(8, 9) + 1
+    z0 = z.clone()
+    out = Dropout(0.5, inplace=True).train()(z)
+    assert out is z and (z == 0).any() and torch.allclose(z[z != 0], 2 * z0[z != 0])
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.bfloat16])
+def test_elementwise_dropout_keeps_the_dtype(dtype):
+    torch.manual_seed(1)
+    x = torch.rand(64, 64, dtype=dtype) + 1
+    y = Dropout(0.5).train()(x)
+    kept = y != 0
+    assert y.dtype == dtype and 0.4 < kept.float().mean() < 0.6
+    rtol = 1e-2 if dtype == torch.bfloat16 else 1e-15
+    assert torch.allclose(y[kept].double(), (x[kept] * 2).double(), rtol=rtol)

@@ -10,7 +10,7 @@ from s4_layers._checks import S4InputError
 from s4_layers.activations import ACTIVATIONS, activation
 from s4_layers.block import S4Block
 from s4_layers.compat import load_official_state_dict, official_kwargs
-from s4_layers.dropout import StochasticDepth, TiedDropout
+from s4_layers.dropout import Dropout, StochasticDepth, TiedDropout
 from s4_layers.fftconv import FFTConv
 from s4_layers.kernel import KERNEL_FAMILIES, SSMKernel
 from s4_layers.kernel_base import DT_TRANSFORMS, IMAG_TRANSFORMS, REAL_TRANSFORMS, SSMKernelBase
@@ -38,6 +38,7 @@ __all__ = [
     "RESIDUALS",
     "S4D",
     "STEP_MODES",
+    "Dropout",
     "FFTConv",
     "Normalization",
     "S4Block",
