@@ -67,3 +67,25 @@ def test_elementwise_dropout_keeps_the_dtype(dtype):
     assert y.dtype == dtype and 0.4 < kept.float().mean() < 0.6
     rtol = 1e-2 if dtype == torch.bfloat16 else 1e-15
     assert torch.allclose(y[kept].double(), (x[kept] * 2).double(), rtol=rtol)
+
+
+def test_cpu_mask_rate_and_scale_for_a_p_not_a_multiple_of_2_to_15():
+    """p = 0.1 is drawn as p' = round(p 2^15) / 2^15 (|p' - p| <= 2^-16) and kept values are
+    scaled by 1 / (1 - p'), so the mask's mean is exactly 1 in expectation."""
+    torch.manual_seed(2)
+    x = torch.ones(200_000, dtype=torch.float64)
+    y = Dropout(0.1).train()(x)
+    p_drawn = round(0.1 * 2**15) / 2**15
+    assert abs(p_drawn - 0.1) <= 2**-16
+    kept = y != 0
+    n = x.numel()
+    assert abs((~kept).sum().item() - p_drawn * n) < 5 * (n * p_drawn * (1 - p_drawn)) ** 0.5
+    assert torch.allclose(y[kept], torch.full_like(y[kept], 1 / (1 - p_drawn)), rtol=1e-15)
+    # torch's generator governs the mask
+    torch.manual_seed(3)
+    a = Dropout(0.3).train()(x)
+    torch.manual_seed(3)
+    assert torch.equal(a, Dropout(0.3).train()(x))
+    # a p that 15 bits would round to 1 goes to nn.Dropout (keeps (almost) nothing, no inf)
+    z = Dropout(1 - 2**-20).train()(x)
+    assert torch.isfinite(z).all() and (z == 0).float().mean() > 0.99

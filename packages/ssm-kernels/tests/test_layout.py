@@ -1,8 +1,9 @@
 """The (pole batch, rows) layout used by the chunked torch backend."""
 
+import pytest
 import torch
 
-from ssm_kernels._layout import make_layout
+from ssm_kernels._layout import broadcast_shapes, make_layout
 
 
 def test_rows_and_pole_split_right_aligned():
@@ -32,3 +33,26 @@ def test_rows_first_puts_the_pole_batch_first():
     assert out.shape == (3, 2, 1)
     assert out[1, 0, 0] == t[0, 1, 0] and out[2, 1, 0] == t[1, 2, 0]
     assert layout.pole_only(torch.randn(1, 4)).shape == (3, 4)
+
+
+@pytest.mark.parametrize(
+    "shapes",
+    [
+        ((64, 64, 40), (64, 40)),
+        ((2, 1, 3), (4, 1), (3,)),
+        ((0, 3), (1, 3)),  # an empty batch broadcasts against 1
+        ((5,), ()),
+        ((),),
+        ((1, 1), (1,)),
+    ],
+)
+def test_broadcast_shapes_is_torchs(shapes):
+    assert broadcast_shapes(*shapes) == torch.broadcast_shapes(*shapes)
+
+
+@pytest.mark.parametrize("shapes", [((2, 3), (4, 3)), ((0,), (5,)), ((3, 2), (2, 2, 3))])
+def test_broadcast_shapes_refuses_what_torch_refuses(shapes):
+    with pytest.raises(RuntimeError):
+        torch.broadcast_shapes(*shapes)
+    with pytest.raises(RuntimeError, match="Shape mismatch"):
+        broadcast_shapes(*shapes)

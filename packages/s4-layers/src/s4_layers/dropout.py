@@ -23,24 +23,48 @@ def _apply_mask(x: torch.Tensor, keep: torch.Tensor, p: float) -> torch.Tensor:
     return x * (keep.to(x.dtype) / (1.0 - p))
 
 
-class Dropout(nn.Dropout):
-    """``nn.Dropout`` (same rule: each element kept with probability 1 - p, scaled by
-    1 / (1 - p); same ``p`` and ``inplace``) whose CPU mask is drawn by ``torch.rand``.
+_MASK_BITS = 15  # uniform bits per element of a CPU dropout mask (see _keep_mask)
 
-    On CPU ``F.dropout`` draws its mask with ``bernoulli_``, about twice as slow as ``rand``
-    (measured on (64, 64, 64) float32: 1.33 ms against 0.61 ms), and a short-sequence
-    training step has a few dropouts per layer. Keeping u >= p of a float32 uniform u is the
-    same Bernoulli(1 - p) draw, to float32's 2^-24 resolution of p. Other devices (fused
-    kernels) and evaluation go to ``nn.Dropout`` itself.
+
+def _keep_mask(x: torch.Tensor, p: float) -> torch.Tensor:
+    """A dropout mask for x on CPU: 1 / (1 - p') where kept, 0 where dropped, laid out as x.
+
+    Each element compares 15 uniform bits against t = round(p 2^15), so it is dropped with
+    probability p' = t / 2^15 (|p' - p| <= 2^-16, far below the mask's own sampling noise) and
+    kept values are scaled by 1 / (1 - p'), which keeps E[mask] = 1 exactly. The bits come from
+    torch's generator (``torch.manual_seed`` governs them): each int64 draw of ``random_`` has
+    63 uniform bits, the low 15 of each of its four 16-bit words serve four elements. That is
+    3x faster than a float32 ``rand`` (one draw per element; 0.22 against 0.65 ms for 64^3
+    elements, measured) and 6x faster than the ``bernoulli_`` of ``F.dropout``.
+    """
+    n = x.numel()
+    threshold = round(p * 2**_MASK_BITS)
+    words = torch.empty((n + 3) // 4, dtype=torch.int64, device=x.device).random_()
+    keep = words.view(torch.int16)[:n].bitwise_and_(2**_MASK_BITS - 1).ge_(threshold)
+    dtype = x.dtype if x.is_floating_point() else torch.float32
+    mask = keep.to(dtype).mul_(2**_MASK_BITS / (2**_MASK_BITS - threshold))
+    # in x's memory order (a mask of another layout makes the product a strided loop)
+    order = sorted(range(x.dim()), key=lambda i: -x.stride(i))
+    physical = mask.view([x.shape[i] for i in order])
+    return physical.permute([order.index(i) for i in range(x.dim())])
+
+
+class Dropout(nn.Dropout):
+    """``nn.Dropout``: each element kept with probability 1 - p and scaled to keep its mean
+    (same ``p`` and ``inplace``; an ``nn.Dropout`` subclass), with a faster CPU mask.
+
+    On CPU ``F.dropout`` draws one ``bernoulli_`` per element, and a short-sequence training
+    step has a few dropouts per layer; :func:`_keep_mask` draws 15 bits per element instead
+    (p to within 2^-16). Other devices (fused kernels), complex inputs and evaluation go to
+    ``nn.Dropout`` itself.
     """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not self.training or self.p == 0.0 or x.device.type != "cpu" or x.is_complex():
+        cpu_mask = x.device.type == "cpu" and not x.is_complex()
+        # a p that rounds to 1 in 15 bits (p > 1 - 2^-16) keeps nothing: nn.Dropout's case
+        if not self.training or self.p == 0.0 or not cpu_mask or self.p > 1 - 2.0**-16:
             return super().forward(x)
-        # the uniform in float32 whatever x's dtype (a 16-bit uniform would quantise p); in x's
-        # layout (a mask of another layout makes the product a strided loop)
-        keep = torch.rand_like(x, dtype=torch.float32).ge_(self.p)
-        mask = (keep if x.dtype == torch.float32 else keep.to(x.dtype)).mul_(1.0 / (1.0 - self.p))
+        mask = _keep_mask(x, self.p)
         return x.mul_(mask) if self.inplace else x * mask
 
 

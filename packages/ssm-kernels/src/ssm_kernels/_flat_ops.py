@@ -13,6 +13,8 @@ from typing import NamedTuple
 
 import torch
 
+from ssm_kernels._layout import broadcast_shapes
+
 
 def flatten_batch(t: torch.Tensor, batch: torch.Size) -> torch.Tensor:
     """(..., K) -> (prod(batch), K), expanded to the full broadcast batch."""
@@ -45,7 +47,7 @@ def flat_batch_ops(
         v: torch.Tensor, z: torch.Tensor, w: torch.Tensor, conj: bool = True
     ) -> torch.Tensor:
         """out[..., l] = sum_n v[..., n] / (z[..., l] - w[..., n])  (+ the conj term). (..., L)."""
-        batch = torch.broadcast_shapes(v.shape[:-1], z.shape[:-1], w.shape[:-1])
+        batch = broadcast_shapes(v.shape[:-1], z.shape[:-1], w.shape[:-1])
         if conj:
             v = torch.cat([v, v.conj()], dim=-1)
             w = torch.cat([w, w.conj()], dim=-1)
@@ -55,7 +57,7 @@ def flat_batch_ops(
 
     def vandermonde(v: torch.Tensor, x: torch.Tensor, L: int, conj: bool = True) -> torch.Tensor:
         """out[..., l] = sum_n v[..., n] exp(x[..., n] l); 2 Re(out) when conj. (..., L)."""
-        batch = torch.broadcast_shapes(v.shape[:-1], x.shape[:-1])
+        batch = broadcast_shapes(v.shape[:-1], x.shape[:-1])
         flat = vandermonde_fn.apply(flatten_batch(v, batch), flatten_batch(x, batch), L)
         out = flat.reshape(*batch, L)
         return 2 * out.real if conj else out
@@ -64,7 +66,7 @@ def flat_batch_ops(
         u: torch.Tensor, v: torch.Tensor, x: torch.Tensor, L: int
     ) -> torch.Tensor:
         """out[..., n] = v[..., n] sum_l u[..., l] exp(x[..., n] l). (..., N)."""
-        batch = torch.broadcast_shapes(u.shape[:-1], v.shape[:-1], x.shape[:-1])
+        batch = broadcast_shapes(u.shape[:-1], v.shape[:-1], x.shape[:-1])
         S = reduce_fn.apply(flatten_batch(u, batch), flatten_batch(x, batch), L)
         return v * S.reshape(*batch, x.shape[-1])
 

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import torch
 
+from ssm_kernels._layout import broadcast_shapes
+
 
 class KernelInputError(ValueError):
     """Bad input to an ssm_kernels op (shape, dtype, device, length or backend name)."""
@@ -64,7 +66,7 @@ def _check_device(named: dict[str, torch.Tensor]) -> torch.device:
 def _broadcast_batch(named: dict[str, torch.Tensor]) -> torch.Size:
     batches = [t.shape[:-1] for t in named.values()]
     try:
-        return torch.broadcast_shapes(*batches)
+        return broadcast_shapes(*batches)
     except RuntimeError:
         given = ", ".join(f"{n} batch {tuple(t.shape[:-1])}" for n, t in named.items())
         raise KernelInputError(

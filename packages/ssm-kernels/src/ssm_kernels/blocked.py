@@ -27,7 +27,7 @@ import math
 import torch
 from torch.autograd.function import once_differentiable
 
-from ssm_kernels._layout import make_layout
+from ssm_kernels._layout import broadcast_shapes, make_layout
 from ssm_kernels.conj_pair import CauchyPairFn
 
 # Elements of complex scratch per block: ~1-2 MB, sized to stay in L2 (measured in s4-bench).
@@ -129,7 +129,7 @@ def cauchy(v: torch.Tensor, z: torch.Tensor, w: torch.Tensor, conj: bool = True)
 
     v, w: (..., N); z: (..., L); one complex dtype (checked by the caller). Returns (..., L).
     """
-    full = torch.broadcast_shapes(v.shape[:-1], z.shape[:-1], w.shape[:-1])
+    full = broadcast_shapes(v.shape[:-1], z.shape[:-1], w.shape[:-1])
     layout = make_layout(full, w.shape[:-1], z.shape[:-1])
     V = layout.rows_first(v)
     W = layout.pole_only(w)
@@ -445,7 +445,7 @@ def vandermonde(v: torch.Tensor, x: torch.Tensor, L: int, conj: bool = True) -> 
 
     v, x: (..., N) of one complex dtype. Returns (..., L), real when conj else complex.
     """
-    full = torch.broadcast_shapes(v.shape[:-1], x.shape[:-1])
+    full = broadcast_shapes(v.shape[:-1], x.shape[:-1])
     layout = make_layout(full, x.shape[:-1])
     V, X = layout.rows_first(v), layout.pole_only(x)
     if conj and V.is_complex() and X.is_complex():
@@ -461,7 +461,7 @@ def vandermonde_transpose(
 
     u: (..., L); v, x: (..., N); one complex dtype. Returns (..., N) complex.
     """
-    full = torch.broadcast_shapes(u.shape[:-1], v.shape[:-1], x.shape[:-1])
+    full = broadcast_shapes(u.shape[:-1], v.shape[:-1], x.shape[:-1])
     layout = make_layout(full, x.shape[:-1])
     S = layout.restore(_VandermondeReduceFn.apply(layout.rows_first(u), layout.pole_only(x), L))
     return v * S

@@ -102,9 +102,8 @@ def fft_conv(
     if method not in _METHODS:
         raise ValueError(f"method: expected one of {list(_METHODS)}, got {method!r}")
     L = u.shape[-1]
-    shape = torch.broadcast_shapes(u.shape, K.shape)
     if u.numel() == 0:  # MKL's FFT refuses empty batches
-        return u.new_zeros(shape)
+        return u.new_zeros(torch.broadcast_shapes(u.shape, K.shape))
     if method == "auto":
         rows = math.prod(u.shape[: max(0, u.dim() - K.dim())])  # signal rows per kernel row
         short = L <= DIRECT_MAX_L and 2 * rows >= L
