@@ -28,8 +28,11 @@ class Residual(nn.Module):
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         y = self.beta * y if self.beta != 1.0 else y
-        # alpha x + y as one op (alpha = 1 is no multiply at all)
-        return torch.add(y, x, alpha=self.alpha) if self.alpha else y
+        if not self.alpha:
+            return y
+        # one op; x first where it can be, so the sum takes x's layout: the residual stream
+        # stays as it came (the next LayerNorm needs no copy) whatever layout the layer gave y
+        return x + y if self.alpha == 1.0 else torch.add(y, x, alpha=self.alpha)
 
 
 class Feedforward(Residual):
