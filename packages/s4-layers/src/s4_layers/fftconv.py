@@ -9,7 +9,7 @@ from s4_layers._checks import S4InputError, check_signal
 from s4_layers._step_cache import apply_unless_identity
 from s4_layers.activations import activation as make_activation
 from s4_layers.dropout import make_dropout
-from s4_layers.functional.conv import fft_conv, with_skip
+from s4_layers.functional.conv import skip_conv
 from s4_layers.kernel import SSMKernel
 
 
@@ -97,13 +97,11 @@ class FFTConv(nn.Module):
         self._no_state_if_bidirectional(state)
         L = u.shape[-1]
         K = self.drop_kernel(self.kernel(L, rate=rate))  # (channels [* 2], H, L), once a forward
-        c = self.kernel_channels
-        # + D u as lag 0 of the (causal) kernel; in at least D's precision, as D u would be
-        v = u.unsqueeze(1).to(torch.promote_types(u.dtype, self.D.dtype))
-        if self.bidirectional:
-            y = fft_conv(v, with_skip(K[:c], self.D), K[c:])
+        if self.bidirectional:  # D u: lag 0 of the causal half
+            c = self.kernel_channels
+            y = skip_conv(u.unsqueeze(1), K[:c], self.D, K[c:])
         else:
-            y = fft_conv(v, with_skip(K, self.D))  # K * u + D u: (B, channels, H, L)
+            y = skip_conv(u.unsqueeze(1), K, self.D)  # K * u + D u: (B, channels, H, L)
         next_state = None
         if return_states:
             if self.kernel.mode != "diag" or self.bidirectional:

@@ -17,7 +17,7 @@ from torch import nn
 from s4_layers._checks import S4InputError, describe
 from s4_layers.activations import activation as make_activation
 from s4_layers.dropout import make_dropout
-from s4_layers.functional.conv import fft_conv, with_skip
+from s4_layers.functional.conv import skip_conv
 from s4_layers.kernel_lssl import SSMKernelLSSL
 
 
@@ -92,8 +92,7 @@ class LSSL(nn.Module):
         u = self._to_bhl(x)
         L = u.shape[-1]
         # y = K * u + D u, per channel: (B, channels, H, L)
-        v = u.unsqueeze(1).to(torch.promote_types(u.dtype, self.D.dtype))
-        y = fft_conv(v, with_skip(self.kernel(L, rate=rate), self.D))
+        y = skip_conv(u.unsqueeze(1), self.kernel(L, rate=rate), self.D)
         next_state = None
         if state is not None:
             y_state, next_state = self.kernel.forward_state(u, state, rate=rate)

@@ -52,7 +52,8 @@ class Affine(Residual):
         self.affine = nn.Parameter(c * torch.ones(1 if scalar else self.d_input))
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        return torch.add(self.affine * y, x, alpha=self.alpha)
+        # x + c y as one op in x's layout, as Residual (alpha = 1 is no multiply of x)
+        return torch.addcmul(x if self.alpha == 1.0 else self.alpha * x, self.affine, y)
 
 
 class Highway(Residual):

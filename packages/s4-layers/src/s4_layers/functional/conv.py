@@ -83,6 +83,19 @@ def with_skip(K: torch.Tensor, D: torch.Tensor) -> torch.Tensor:
     return torch.cat([K[..., :1] + D.to(K.dtype).unsqueeze(-1), K[..., 1:]], dim=-1)
 
 
+def skip_conv(
+    u: torch.Tensor,
+    K: torch.Tensor,
+    D: torch.Tensor,
+    K_backward: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """``y = K * u + D u`` (+ the anticausal ``K_backward`` part) as one :func:`fft_conv` of
+    :func:`with_skip`'s kernel; shapes as :func:`fft_conv` (D: K's shape without L). u is
+    taken in at least D's precision, as ``D u`` would promote it."""
+    u = u.to(torch.promote_types(u.dtype, D.dtype))
+    return fft_conv(u, with_skip(K, D), K_backward)
+
+
 def fft_conv(
     u: torch.Tensor,
     K: torch.Tensor,
