@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from lightning.pytorch.callbacks import (
-    EarlyStopping,
-    LearningRateMonitor,
-    RichProgressBar,
-    TQDMProgressBar,
-)
+import torch
+from lightning.pytorch.callbacks import EarlyStopping, LearningRateMonitor
 
-from s4_train.callbacks import build_callbacks
+from s4_train.callbacks import LiveRichProgressBar, LiveTQDMProgressBar, build_callbacks
 from s4_train.guards import FiniteModelCheckpoint as ModelCheckpoint
 
 BASE = {
@@ -44,7 +40,7 @@ def test_default_callbacks(tmp_path) -> None:
     assert ckpt.monitor == "val/accuracy" and ckpt.mode == "max"
     assert not ckpt.save_last  # last.ckpt: s4_train.guards.LastCheckpoint (every epoch end)
     assert ckpt.dirpath == str(tmp_path / "checkpoints")
-    assert RichProgressBar in got and LearningRateMonitor in got and EarlyStopping not in got
+    assert LiveRichProgressBar in got and LearningRateMonitor in got and EarlyStopping not in got
 
 
 def test_regression_monitors_the_loss_and_options_switch(tmp_path) -> None:
@@ -56,8 +52,26 @@ def test_regression_monitors_the_loss_and_options_switch(tmp_path) -> None:
     got = _by_type(build_callbacks(cfg, tmp_path, "regression", with_logger=False))
     assert got[ModelCheckpoint].monitor == "val/loss" and got[ModelCheckpoint].mode == "min"
     assert got[EarlyStopping].monitor == "val/loss" and got[EarlyStopping].patience == 3
-    assert TQDMProgressBar in got
+    assert LiveTQDMProgressBar in got
     assert LearningRateMonitor not in got  # nothing to log to
+
+
+@pytest.mark.parametrize("bar", [LiveRichProgressBar, LiveTQDMProgressBar])
+def test_progress_bars_show_the_latest_step_loss(bar) -> None:
+    """The module logs train/loss_step only on the loggers' steps; the bar reads the latest
+    step's loss from the module, next to what was logged (here a stale train/loss_step)."""
+
+    from types import SimpleNamespace
+
+    trainer = SimpleNamespace(
+        progress_bar_metrics={"train/loss_step": 9.0, "val/accuracy": 0.5}, loggers=[]
+    )
+    module = SimpleNamespace(last_train_loss=torch.tensor(0.25))
+    items = bar().get_metrics(trainer, module)
+    assert items["train/loss_step"] == 0.25 and items["val/accuracy"] == 0.5
+    module.last_train_loss = None  # no training step yet: what was logged, unchanged
+    assert bar().get_metrics(trainer, module)["train/loss_step"] == 9.0
+    assert LiveRichProgressBar().refresh_rate == 10
 
 
 def test_everything_off(tmp_path) -> None:

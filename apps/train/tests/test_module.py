@@ -37,6 +37,14 @@ def _module(**kw) -> SequenceLightningModule:
     return SequenceLightningModule(**{**args, **kw})
 
 
+def _csv_rows(root) -> list[dict[str, str]]:
+    import csv
+
+    (path,) = root.rglob("metrics.csv")
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
 def _loader(n=8):
     g = torch.Generator().manual_seed(0)
     x, y = torch.randn(n, 12, 3, generator=g), torch.randint(0, 4, (n,), generator=g)
@@ -85,15 +93,55 @@ def test_epoch_means_are_weighted_by_batch_size_and_reset() -> None:
 
 def test_train_loss_is_logged_per_step_and_metrics_per_epoch() -> None:
     module = _module()
-    x, y = next(iter(_loader()))
+    batches = list(_loader())[:2]
     logged = {}
     module.log = lambda name, value, **kw: logged.__setitem__(name, (float(value.detach()), kw))
-    loss = module.training_step((x, y), 0)
-    assert set(logged) == {"train/loss"}
-    assert logged["train/loss"][0] == pytest.approx(float(loss))
-    assert logged["train/loss"][1]["on_step"] and logged["train/loss"][1]["on_epoch"]
+    losses = [module.training_step(b, i) for i, b in enumerate(batches)]
+    assert set(logged) == {"train/loss_step"}  # outside a trainer: every step
+    assert logged["train/loss_step"][0] == pytest.approx(float(losses[-1]))
+    assert logged["train/loss_step"][1]["on_step"] and not logged["train/loss_step"][1]["on_epoch"]
+    assert module.last_train_loss is not None and not module.last_train_loss.requires_grad
+    assert float(module.last_train_loss) == float(losses[-1])
     module.on_train_epoch_end()
+    sizes = [len(b[1]) for b in batches]
+    mean = sum(n * float(v) for n, v in zip(sizes, losses, strict=True)) / sum(sizes)
+    assert logged["train/loss_epoch"][0] == pytest.approx(mean, rel=1e-6)
+    assert logged["train/loss_epoch"][1]["prog_bar"]
     assert 0.0 <= logged["train/accuracy"][0] <= 1.0 and "train/cross_entropy" in logged
+
+
+@pytest.mark.parametrize("every", [1, 3])
+def test_step_loss_reaches_self_log_only_on_the_loggers_steps(tmp_path, every) -> None:
+    """train/loss_step is handed to self.log on the steps Lightning writes to the loggers
+    (log_every_n_steps), and the CSV holds exactly those steps with their losses."""
+    from lightning.pytorch.loggers import CSVLogger
+
+    module = _module()
+    calls = []
+    log = module.log
+
+    def spy(name, value, **kw):
+        if name == "train/loss_step":
+            calls.append((module.trainer.global_step, float(value)))
+        log(name, value, **kw)
+
+    module.log = spy
+    trainer = pl.Trainer(
+        accelerator="cpu",
+        max_steps=7,
+        logger=CSVLogger(tmp_path),
+        log_every_n_steps=every,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+        limit_val_batches=0,
+    )
+    trainer.fit(module, train_dataloaders=_loader(n=64))
+    assert [s for s, _ in calls] == [s for s in range(7) if (s + 1) % every == 0]
+    rows = [r for r in _csv_rows(tmp_path) if r.get("train/loss_step")]
+    assert [int(r["step"]) for r in rows] == [s for s, _ in calls]
+    assert [float(r["train/loss_step"]) for r in rows] == pytest.approx([v for _, v in calls])
 
 
 def test_unknown_metric_names_the_key() -> None:

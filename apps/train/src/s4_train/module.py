@@ -3,12 +3,16 @@
 Logged per split s in {train, val, test}: ``s/loss`` (the training loss from
 ``s4_tasks.metrics.loss_for(output_kind)``) and ``s/<metric>`` for each name of ``task.metrics``
 (``s4_tasks.metrics.METRICS``), averaged over the epoch weighted by batch size and synchronised
-across DDP processes. ``train/loss`` is also logged per step (``train/loss_step``, in the
-progress bar) next to its epoch mean (``train/loss_epoch``).
+across DDP processes; the training loss's epoch mean is ``train/loss_epoch``. The training loss
+of a step, ``train/loss_step``, goes to the loggers on the steps they write
+(``trainer.log_every_n_steps``) and to the progress bar on every step (``last_train_loss``, read
+by :mod:`s4_train.callbacks`' progress bars).
 
 Epoch means are kept in :class:`~s4_train.epoch_metrics.BatchWeightedMean` accumulators (one
-tensor add per batch) and logged once at each epoch end: a ``self.log`` call costs ~0.5 ms of
-Lightning bookkeeping, a measurable share of an epoch on short sequences (a few ms per step).
+tensor add per batch) and logged once at each epoch end, and the step loss is only handed to
+``self.log`` on the steps a logger writes: a ``self.log`` call costs ~0.4 ms of Lightning
+bookkeeping (and a collective under DDP with ``sync_dist``), a measurable share of an epoch on
+short sequences (a few ms per step).
 """
 
 from __future__ import annotations
@@ -71,15 +75,16 @@ class SequenceLightningModule(pl.LightningModule):
             }
         )
         self.metric_fns = {name: METRICS[name] for name in metrics}
-        # "<split>_<name>" -> its epoch mean (train/loss is logged by Lightning, per step too)
+        # "<split>_<name>" -> its epoch mean
         self.epoch_means = torch.nn.ModuleDict(
             {
                 f"{split}_{name}": BatchWeightedMean()
                 for split in ("train", "val", "test")
                 for name in ("loss", *metrics)
-                if name not in EPOCH_TRANSFORMS and not (split == "train" and name == "loss")
+                if name not in EPOCH_TRANSFORMS
             }
         )
+        self.last_train_loss: torch.Tensor | None = None  # the latest step's, detached
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, L, d_input) or (B, L) -> (B, d_output) or (B, l_output, d_output)."""
@@ -126,8 +131,10 @@ class SequenceLightningModule(pl.LightningModule):
                 continue
             if mean.update_called:
                 name = key[len(split) + 1 :]
+                # train/loss_epoch: the name Lightning gave it (next to train/loss_step)
+                suffix = "_epoch" if key == "train_loss" else ""
                 self.log(
-                    f"{split}/{name}",
+                    f"{split}/{name}{suffix}",
                     mean.compute(),
                     prog_bar=name in ("loss", "accuracy"),
                     sync_dist=True,  # already global (a mean of equal values): no DDP warning
@@ -157,18 +164,18 @@ class SequenceLightningModule(pl.LightningModule):
             out = self.network(x, *rest)
         loss = self.loss_fn(out, y)
         batch_size = int(y.shape[0])  # rows (K * B for bptt)
-        if split == "train":  # per step too (progress bar, loggers); others: epoch means only
-            self.log(
-                "train/loss",
-                loss,
-                on_step=True,
-                on_epoch=True,
-                prog_bar=True,
-                batch_size=batch_size,
-                sync_dist=True,  # epoch means over all DDP processes (a no-op on one process)
-            )
-        else:
-            self.epoch_means[f"{split}_loss"].update(loss.detach(), batch_size)
+        self.epoch_means[f"{split}_loss"].update(loss.detach(), batch_size)
+        if split == "train":
+            self.last_train_loss = loss.detach()
+            if self._loggers_write_this_step():
+                self.log(
+                    "train/loss_step",
+                    loss,
+                    on_step=True,
+                    on_epoch=False,
+                    batch_size=batch_size,
+                    sync_dist=True,  # the mean over DDP processes (a no-op on one process)
+                )
         with torch.no_grad():
             for name, fn in self.metric_fns.items():
                 if name in EPOCH_TRANSFORMS:  # of the token-weighted epoch-mean cross-entropy
@@ -176,6 +183,16 @@ class SequenceLightningModule(pl.LightningModule):
                     continue
                 self.epoch_means[f"{split}_{name}"].update(fn(out.detach(), y).float(), batch_size)
         return loss
+
+    def _loggers_write_this_step(self) -> bool:
+        """Whether Lightning hands this training step's logged values to the loggers (every
+        ``trainer.log_every_n_steps`` steps); True outside a trainer. Every DDP process gets
+        the same answer, so the ``sync_dist`` collective stays matched."""
+        trainer = self._trainer
+        connector = getattr(trainer, "_logger_connector", None)
+        if connector is None:
+            return True
+        return bool(connector.should_update_logs or trainer.fast_dev_run)  # as Lightning's
 
     def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
         return self._step(batch, "train")

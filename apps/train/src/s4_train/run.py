@@ -20,6 +20,7 @@ from typing import Any
 
 import lightning.pytorch as pl
 import torch
+from lightning.pytorch.callbacks.progress import ProgressBar
 from omegaconf import DictConfig, OmegaConf
 
 from s4_train.callbacks import build_callbacks
@@ -171,9 +172,7 @@ def train(
         logger=loggers or False,
         callbacks=guards + callbacks,  # the guard runs before any checkpoint of a step
         default_root_dir=str(output),
-        enable_progress_bar=any(
-            type(c).__name__ in ("RichProgressBar", "TQDMProgressBar") for c in callbacks
-        ),
+        enable_progress_bar=any(isinstance(c, ProgressBar) for c in callbacks),
         enable_checkpointing=bool(ckpt_cfg.enabled),
         enable_model_summary=False,  # s4_train.console.ParameterCount: one line
         use_distributed_sampler=False,  # SequenceDataModule shards with seeded samplers itself
