@@ -168,7 +168,7 @@ def _exp_steps(X: torch.Tensor, steps: torch.Tensor, steps_first: bool = False) 
     L=4096)."""
     if not X.is_complex():
         X, steps = _against_steps(X, steps, steps_first)
-        return _flush_tiny(torch.exp(X * steps.to(X.dtype)))
+        return _flushed_exp(X * steps.to(X.dtype))
     return _polar(*_decay_phase(X, steps, steps_first))
 
 
@@ -187,7 +187,7 @@ def _decay_phase(
     (b, N, S) (or (b, S, N)) in X's real dtype, for complex X (b, N): see :func:`_exp_steps`."""
     real = X.real.dtype
     X, steps = _against_steps(X, steps, steps_first)
-    decay = _flush_tiny(torch.exp(X.real * steps.to(real)))
+    decay = _flushed_exp(X.real * steps.to(real))
     phase = X.imag.double() * steps
     turns = torch.mul(phase, 1 / _TWO_PI).floor_()
     phase = phase.sub_(turns, alpha=_TWO_PI).to(real)  # mod 2 pi, in place (no 8-byte temporaries)
@@ -197,6 +197,16 @@ def _decay_phase(
 def _flush_tiny(decay: torch.Tensor) -> torch.Tensor:
     """decay with entries below sqrt(tiny) (1e-19 in float32) set to 0, in place."""
     return torch.nn.functional.threshold_(decay, torch.finfo(decay.dtype).tiny ** 0.5, 0.0)
+
+
+def _flushed_exp(exponent: torch.Tensor) -> torch.Tensor:
+    """``_flush_tiny(exp(exponent))`` for a real exponent (overwritten, in place), clamping it
+    first to just below log(sqrt(tiny)): every clamped entry is flushed to 0 either way, and
+    exp itself never underflows. Why: exp of arguments past underflow (< -87 in float32,
+    common at long L, Re(x) l ~ -200) leaves the vectorised path, ~30x slower (measured:
+    11 ms against 0.3 ms for 1M float32 entries)."""
+    floor = 0.5 * math.log(torch.finfo(exponent.dtype).tiny) - 1.0
+    return _flush_tiny(torch.exp(exponent.clamp_(min=floor), out=exponent))
 
 
 def _vdm_factors(X: torch.Tensor, lc: int, Q: int) -> tuple[torch.Tensor, torch.Tensor]:
