@@ -203,3 +203,38 @@ def test_no_grad_steps_of_two_batches_with_a_parameter_change(ref, make, step_mo
             y2, s2 = m(x64[..., 12:], state=s1)
             assert ref.rel_err(torch.stack(ys, -1), torch.cat([y1, y2], -1)) < 1e-5
             assert ref.rel_err(s, s2) < 1e-5
+
+
+@pytest.mark.parametrize("act", [None, "glu", "gelu"])
+@pytest.mark.parametrize("weight_norm", [False, True])
+def test_pointwise_linear_is_the_same_map_in_either_layout(act, weight_norm):
+    """The output linear of (B, H, L): one GEMM on (B L, H) rows when x is laid out as
+    (H, B, L) (a direct convolution's output), a batched matmul otherwise; both equal
+    act(x^T W^T + b) in float64, values and every gradient, and the GEMM path hands back
+    (B, L, O) rows (the residual stream's layout)."""
+    from s4_layers.block import _PointwiseLinear
+
+    torch.manual_seed(0)
+    layer = _PointwiseLinear(5, 3, True, act, weight_norm=weight_norm).double()
+    x_hbl = torch.randn(5, 4, 7, dtype=torch.float64).permute(1, 0, 2).requires_grad_()
+    x_bhl = x_hbl.detach().contiguous().requires_grad_()
+    W, b = layer._weights()
+    width = W.shape[0]
+    ref = x_bhl.detach().transpose(1, 2) @ W.detach().T + b.detach()  # (B, L, width)
+    if act == "glu":
+        ref = torch.nn.functional.glu(ref, dim=-1)
+    elif act == "gelu":
+        ref = torch.nn.functional.gelu(ref)
+    outs = [layer(x) for x in (x_hbl, x_bhl)]
+    for out in outs:
+        torch.testing.assert_close(out, ref.transpose(1, 2), rtol=1e-13, atol=1e-13)
+    assert outs[0].transpose(1, 2).is_contiguous()  # (B, L, O) rows
+    g = torch.randn(outs[0].shape, dtype=torch.float64)
+    params = list(layer.parameters())
+    grads = [torch.autograd.grad(out, [x, *params], g) for out, x in zip(outs, (x_hbl, x_bhl))]
+    for a, c in zip(*grads, strict=True):
+        torch.testing.assert_close(a, c, rtol=1e-12, atol=1e-12)
+    assert width == (6 if act == "glu" else 3)
+    small = torch.randn(5, 2, 3, dtype=torch.float64).permute(1, 0, 2)  # (H, B, L) memory
+    assert small.transpose(0, 1).is_contiguous()
+    assert torch.autograd.gradcheck(layer, (small.requires_grad_(),))
