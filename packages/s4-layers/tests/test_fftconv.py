@@ -135,3 +135,35 @@ def test_swap_channels_and_drop_kernel():
     dk = FFTConv(3, d_state=8, mode="diag", drop_kernel=0.5).eval()
     assert torch.equal(dk(x)[0], dk(x)[0])  # kernel dropout is off in eval
     assert FFTConv(3, d_state=8, kernel="diag").kernel.mode == "diag"  # the original's alias
+
+
+@pytest.mark.parametrize("mode", ["diag", "dplr"])
+def test_evaluation_derives_the_kernel_once_until_parameters_change(mode):
+    """Eval mode without autograd keeps K between calls of the same L (a validation pass
+    derives it once); an in-place parameter update, another L, or training / autograd
+    derive it afresh, and every output equals the uncached layer's."""
+    torch.manual_seed(0)
+    layer = FFTConv(6, d_state=4, mode=mode).eval()
+    calls = []
+    layer.kernel.register_forward_hook(lambda *args: calls.append(1))
+    x = torch.randn(3, 6, 20)
+    with torch.no_grad():
+        first, second = layer(x)[0], layer(x)[0]
+    assert len(calls) == 1 and torch.equal(first, second)
+    assert torch.allclose(layer(x)[0], first, rtol=0, atol=0)  # autograd on: derived again
+    assert len(calls) == 2
+    with torch.inference_mode():
+        layer(x)
+        layer(x[..., :10])  # another L
+        layer(x[..., :10])
+    assert len(calls) == 4
+    with torch.no_grad():
+        layer.kernel.log_dt.add_(0.3)  # an optimiser step is in place too
+        changed = layer(x)[0]
+    assert len(calls) == 5
+    torch.testing.assert_close(changed, layer(x)[0].detach(), rtol=0, atol=0)
+    layer.train()
+    with torch.no_grad():
+        layer(x)
+        layer(x)
+    assert len(calls) == 8 and layer._eval_kernel is None

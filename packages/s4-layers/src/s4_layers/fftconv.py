@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from s4_layers._checks import S4InputError, check_signal
-from s4_layers._step_cache import apply_unless_identity
+from s4_layers._step_cache import apply_unless_identity, parameter_key
 from s4_layers.activations import activation as make_activation
 from s4_layers.dropout import make_dropout
 from s4_layers.functional.conv import skip_conv
@@ -68,6 +68,7 @@ class FFTConv(nn.Module):
         self.dropout = make_dropout(dropout, tie=tie_dropout, transposed=True)
         self.drop_kernel = make_dropout(drop_kernel)
         self.d_output = channels * d_model
+        self._eval_kernel: tuple | None = None  # (key, K) of the last evaluation call
 
     def _flatten(self, y: torch.Tensor) -> torch.Tensor:
         """(B, c, H[, L]) -> (B, c H[, L]) (or (B, H c[, L]) with swap_channels)."""
@@ -96,7 +97,7 @@ class FFTConv(nn.Module):
         u = self._to_bhl(x)
         self._no_state_if_bidirectional(state)
         L = u.shape[-1]
-        K = self.drop_kernel(self.kernel(L, rate=rate))  # (channels [* 2], H, L), once a forward
+        K = self._conv_kernel(L, rate)  # (channels [* 2], H, L), once a forward
         if self.bidirectional:  # D u: lag 0 of the causal half
             c = self.kernel_channels
             y = skip_conv(u.unsqueeze(1), K[:c], self.D, K[c:])
@@ -117,6 +118,26 @@ class FFTConv(nn.Module):
             y = y + y_state
         y = self.activation(self.dropout(self._flatten(y)))
         return (y if self.transposed else y.transpose(1, 2)), next_state
+
+    def _conv_kernel(self, L: int, rate: float) -> torch.Tensor:
+        """K (channels [* 2], H, L). In evaluation without autograd (eval mode, no_grad or
+        inference_mode) it is kept for the next call with the same L, rate and parameters
+        (their storage and version: an optimiser step or a load_state_dict invalidates it),
+        so a validation pass derives it once instead of once a batch: at short L that is
+        most of a forward's fixed cost."""
+        if self.training or torch.is_grad_enabled():
+            self._eval_kernel = None
+            return self.drop_kernel(self.kernel(L, rate=rate))
+        key = (L, rate, parameter_key(self.kernel))
+        if self._eval_kernel is not None and self._eval_kernel[0] == key:
+            return self._eval_kernel[1]
+        K = self.kernel(L, rate=rate)  # drop_kernel is the identity in eval mode
+        self._eval_kernel = (key, K)
+        return K
+
+    def train(self, mode: bool = True) -> FFTConv:
+        self._eval_kernel = None  # parameters are about to change: nothing to keep
+        return super().train(mode)
 
     def default_state(self, *batch: int, device=None) -> torch.Tensor:
         return self.kernel.default_state(*batch, device=device)
