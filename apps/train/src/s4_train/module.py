@@ -181,7 +181,10 @@ class SequenceLightningModule(pl.LightningModule):
                 if name in EPOCH_TRANSFORMS:  # of the token-weighted epoch-mean cross-entropy
                     self.lm_metrics[f"{split}_{name}"].update(out.detach(), y)
                     continue
-                self.epoch_means[f"{split}_{name}"].update(fn(out.detach(), y).float(), batch_size)
+                # the loss itself when the metric is the loss function (cross_entropy for
+                # classification): the same value, without a second pass over the logits
+                value = loss.detach() if fn is self.loss_fn else fn(out.detach(), y)
+                self.epoch_means[f"{split}_{name}"].update(value.float(), batch_size)
         return loss
 
     def _loggers_write_this_step(self) -> bool:

@@ -16,8 +16,10 @@ State forwarding (continuing from an initial state ``x0`` (batch, H, N/2) comple
 Discretisation (every formula once, in :mod:`s4_layers.functional.discretize`):
 :func:`discretize_diag` (zoh / bilinear / dss / forward Euler) and the DPLR bilinear terms
 :func:`dplr_bilinear_dense` (dense real basis), ``dplr_forward_half`` and
-``dplr_linear_step`` (the O(N r) bilinear step: forward half, then Woodbury). The float64
-brute-force twins of everything here are in :mod:`s4_layers.reference`.
+``dplr_linear_step`` (the O(N r) bilinear step: forward half, then Woodbury). The zoh kernel's
+inputs ``(C Bbar, log Abar)`` as one op with its gradient written out:
+:func:`s4_layers.functional.zoh.zoh_kernel_weights`. The float64 brute-force twins of
+everything here are in :mod:`s4_layers.reference`.
 
 Step (RNN) mode: the fused real step forms of :mod:`s4_layers.functional.step` (diag, DPLR
 dense, DPLR linear), each ``(terms, x, u) -> (y, x')`` with its ``*_terms`` builder.
