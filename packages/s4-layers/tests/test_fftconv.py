@@ -167,3 +167,23 @@ def test_evaluation_derives_the_kernel_once_until_parameters_change(mode):
         layer(x)
         layer(x)
     assert len(calls) == 8 and layer._eval_kernel is None
+
+
+def test_weights_swapped_through_data_are_seen_after_eval():
+    """Lightning's weight averaging swaps weights with ``param.data.copy_`` (no version bump)
+    and calls ``eval()`` before each validation: the kept kernel is dropped there, so the
+    swapped-in weights' kernel is derived."""
+    torch.manual_seed(1)
+    layer = FFTConv(4, d_state=4, mode="diag").eval()
+    x = torch.randn(2, 4, 16)
+    with torch.no_grad():
+        before = layer(x)[0]
+        saved = layer.kernel.log_dt.detach().clone()
+        layer.kernel.log_dt.data.copy_(saved + 0.5)  # bypasses the version counter
+        layer.eval()
+        swapped = layer(x)[0]
+    fresh = copy.deepcopy(layer).train()  # no cache: derived from the swapped weights
+    with torch.no_grad():
+        expected = fresh.eval()(x)[0]
+    torch.testing.assert_close(swapped, expected, rtol=0, atol=0)
+    assert not torch.allclose(swapped, before)

@@ -124,7 +124,9 @@ class FFTConv(nn.Module):
         inference_mode) it is kept for the next call with the same L, rate and parameters
         (their storage and version: an optimiser step or a load_state_dict invalidates it),
         so a validation pass derives it once instead of once a batch: at short L that is
-        most of a forward's fixed cost."""
+        most of a forward's fixed cost. ``train()`` and ``eval()`` drop it too: writes through
+        ``param.data`` (which bypass the version counter, as Lightning's weight averaging
+        swaps weights) are seen from the next ``eval()`` on."""
         if self.training or torch.is_grad_enabled():
             self._eval_kernel = None
             return self.drop_kernel(self.kernel(L, rate=rate))
