@@ -218,7 +218,7 @@ def test_pointwise_linear_is_the_same_map_in_either_layout(act, weight_norm):
     layer = _PointwiseLinear(5, 3, True, act, weight_norm=weight_norm).double()
     x_hbl = torch.randn(5, 4, 7, dtype=torch.float64).permute(1, 0, 2).requires_grad_()
     x_bhl = x_hbl.detach().contiguous().requires_grad_()
-    W, b = layer._weights()
+    W, b = layer.linear.weight, layer.linear.bias
     width = W.shape[0]
     ref = x_bhl.detach().transpose(1, 2) @ W.detach().T + b.detach()  # (B, L, width)
     if act == "glu":

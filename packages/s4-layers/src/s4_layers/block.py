@@ -10,7 +10,6 @@ from s4_layers._step_cache import apply_unless_identity, linear_step
 from s4_layers.activations import activation as make_activation
 from s4_layers.dropout import make_dropout
 from s4_layers.fftconv import FFTConv
-from s4_layers.functional.linear import linear_features
 
 INITIALIZERS = ("uniform", "normal", "xavier", "zero", "one")
 
@@ -68,7 +67,7 @@ class _PointwiseLinear(nn.Module):
                 # layout of the residual stream (no transposing add after the block, the
                 # activation runs on contiguous features, no (B, O, H) weight gradients)
                 B, H, L = x.shape
-                rows = linear_features(x.permute(0, 2, 1).reshape(B * L, H), *self._weights())
+                rows = self.linear(x.permute(0, 2, 1).reshape(B * L, H))  # one addmm
                 return self.act(rows.view(B, L, rows.shape[-1])).transpose(1, 2)
             # W (O, H) @ x_b (H, L) as one bmm: matmul's broadcasting would fold (B, L) and
             # copy the activations to and from (B L, H) in both passes.
@@ -77,9 +76,6 @@ class _PointwiseLinear(nn.Module):
         if x.dim() == 2:  # one step (B, H): see linear_step
             return apply_unless_identity(self.act, linear_step(self.linear, x))
         return self.act(self.linear(x))
-
-    def _weights(self) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.linear.weight, self.linear.bias
 
 
 def length_mask(lengths, batch: int, L: int, device=None) -> torch.Tensor | None:

@@ -34,6 +34,11 @@ def expm1_complex(x: torch.Tensor) -> torch.Tensor:
     return torch.complex(re, im)
 
 
+def zoh_gain(dtA: torch.Tensor, A: torch.Tensor) -> torch.Tensor:
+    """``W = (exp(dt A) - 1) / A``, zoh's input gain (``dB = W B``), without cancellation."""
+    return expm1_complex(dtA) / A
+
+
 def discretize_diag(
     dt: torch.Tensor, A: torch.Tensor, B: torch.Tensor, disc: str = "zoh", L: int | None = None
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -60,7 +65,7 @@ def discretize_diag(
     dA = torch.exp(dtA)
     if disc == "zoh":
         # dA = exp(dt A),  dB = (exp(dt A) - 1) / A * B
-        return dA, B * (expm1_complex(dtA) / A), dtA
+        return dA, B * zoh_gain(dtA, A), dtA
     if L is None:
         raise ValueError("disc='dss': expected the kernel length L (int), got None")
     # dss: dA = exp(dt A),  dB = (exp(dt A) - 1) / (A (exp(dt A L) - 1)) * B

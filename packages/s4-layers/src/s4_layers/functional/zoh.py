@@ -24,23 +24,16 @@ from __future__ import annotations
 import torch
 from torch.autograd.function import once_differentiable
 
-from s4_layers.functional.discretize import expm1_complex
-
-
-def _sum_to(t: torch.Tensor, shape: torch.Size) -> torch.Tensor:
-    """Sum t over the leading axes it has beyond ``shape`` (the broadcast of a product)."""
-    extra = t.dim() - len(shape)
-    return t.sum(dim=tuple(range(extra))) if extra > 0 else t
+from s4_layers.functional.discretize import zoh_gain
 
 
 class _ZohWeightsFn(torch.autograd.Function):
     @staticmethod
     def forward(ctx, dt, A, B, C):  # type: ignore[override]
         x = dt.unsqueeze(-1) * A
-        em1 = expm1_complex(x)  # e^x - 1 without cancellation
-        W = em1 / A
+        W = zoh_gain(x, A)  # (e^x - 1) / A, as discretize_diag
         WB = W * B
-        ctx.save_for_backward(dt, A, B, C, em1, W, WB)
+        ctx.save_for_backward(dt, A, B, C, W, WB)
         if not (ctx.needs_input_grad[0] or ctx.needs_input_grad[1]):
             ctx.mark_non_differentiable(x)  # a function of dt and A only
         return C * WB, x
@@ -48,18 +41,18 @@ class _ZohWeightsFn(torch.autograd.Function):
     @staticmethod
     @once_differentiable
     def backward(ctx, g_v, g_x):  # type: ignore[override]
-        dt, A, B, C, em1, W, WB = ctx.saved_tensors
+        dt, A, B, C, W, WB = ctx.saved_tensors
         need_dt, need_A, need_B, need_C = ctx.needs_input_grad
         grad_dt = grad_A = grad_B = grad_C = None
         if g_v is not None:
             if need_C:
                 grad_C = g_v * WB.conj()
-            S = _sum_to(g_v * C.conj(), A.shape)  # (H, N2)
+            S = (g_v * C.conj()).sum_to_size(A.shape)  # sum over C's channels: (H, N2)
             if need_B:
                 grad_B = S * W.conj()
             SB = S * B.conj()
             if need_A or need_dt:
-                E = em1 + 1
+                E = W * A + 1  # e^x
             if need_A:
                 grad_A = SB * ((dt.unsqueeze(-1) * E - W) / A).conj()
             if need_dt:
