@@ -93,3 +93,29 @@ def test_feedback_terms_are_the_o_n_step_terms_simplified(ref, rank):
             assert ref.rel_err(torch.exp(got[name]), lt) < 1e-13, name
         else:
             assert ref.rel_err(got[name], value.resolve_conj()) < 1e-13, name
+
+
+@pytest.mark.parametrize(("rank", "L"), [(1, 64), (2, 37)])
+def test_kernel_series_algebra_in_channel_blocks_equals_one_block(ref, monkeypatch, rank, L):
+    """_FeedbackSolve runs its per-channel algebra in blocks of channels (_SOLVE_BLOCK): with
+    blocks of 2 and 1 channels (5 channels, so a short last block) K and every gradient are
+    those of one block, float64."""
+    from s4_layers.functional import dplr_state
+    from s4_layers.functional.dplr import dplr_kernel
+
+    s = ref.random_system("legs", 8, H=5, channels=2, rank=rank)
+    inputs = [t.clone().requires_grad_() for t in (s.dt, s.A, s.P, s.B, s.C)]
+    K_bar = torch.randn(2, 5, L, dtype=torch.float64)
+
+    def run(block):
+        monkeypatch.setattr(dplr_state, "_SOLVE_BLOCK", block)
+        K = dplr_kernel(*inputs, L)
+        return K, torch.autograd.grad(K, inputs, K_bar)
+
+    K1, grads1 = run(1 << 17)
+    for block, count in ((2 * L, 3), (L, 5)):
+        K, grads = run(block)
+        assert len(dplr_state._channel_blocks(5, L)) == count
+        assert ref.rel_err(K, K1) < 1e-13
+        for g, g1 in zip(grads, grads1):
+            assert ref.rel_err(g, g1) < 1e-13

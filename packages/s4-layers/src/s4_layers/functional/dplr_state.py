@@ -47,14 +47,34 @@ from torch.autograd.function import once_differentiable
 from ssm_kernels import vandermonde, vandermonde_transpose
 
 
+def _padded(x: torch.Tensor, n: int) -> torch.Tensor:
+    """The first n coefficients of x in a (..., 2n) buffer whose upper half is zero: the operand
+    of a product that a size-2n FFT does not alias. Why a buffer and not ``rfft(x, n=2n)``:
+    that pads by zero-filling and copying into a fresh array, twice this one's memory traffic
+    (measured: 5.8 against 4.3 ms for one (256, 4096) float64 transform)."""
+    k = min(n, x.shape[-1])
+    buf = x.new_empty(*x.shape[:-1], 2 * n)
+    buf[..., :k] = x[..., :k]
+    buf[..., k:].zero_()
+    return buf
+
+
 def _spectrum(x: torch.Tensor, n: int) -> torch.Tensor:
     """Real FFT of size 2n of the first n coefficients (a product of two stays un-aliased)."""
-    return torch.fft.rfft(x[..., :n], n=2 * n)
+    return torch.fft.rfft(_padded(x, n))
 
 
 def _coefficients(f: torch.Tensor, n: int) -> torch.Tensor:
     """The first n coefficients of a product given by its spectrum (inverse of _spectrum)."""
     return torch.fft.irfft(f, n=2 * n)[..., :n]
+
+
+def _truncated(f: torch.Tensor, n: int) -> torch.Tensor:
+    """The first n coefficients of a product given by its spectrum, kept zero-padded in the
+    inverse transform's own (..., 2n) buffer: ``rfft`` of it is ``_spectrum`` of them."""
+    buf = torch.fft.irfft(f, n=2 * n)
+    buf[..., n:].zero_()
+    return buf
 
 
 def _sum(x: torch.Tensor, dim: int) -> torch.Tensor:
@@ -69,37 +89,84 @@ def _matmul_spectra(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return _sum(a.unsqueeze(-3) * b.unsqueeze(-5), -4)
 
 
-def _series_inverse(F: torch.Tensor, L: int) -> torch.Tensor:
-    """G with F G = I mod z^L for F (r, r, H, L) with F_0 = I, by Newton's iteration.
+def _series_inverse(h: torch.Tensor, L: int) -> torch.Tensor:
+    """G = F^{-1} mod z^L for F = I + z H(z), h (r, r, H, L), by Newton's iteration; returned
+    zero-padded, (r, r, H, 2L) (:func:`_padded`), ready for its spectrum.
 
     If F G_m = I + z^m E (mod z^2m) then G_2m = G_m - z^m G_m E (mod z^2m): the first m
     coefficients never change and each doubling costs FFT products of size 2m (the wrapped
-    part of a size-2m circular product lands on coefficients that are not used).
+    part of a size-2m circular product lands on coefficients that are not used). The products
+    run on -F, so -E and then -G_m E come out with the sign the update needs.
     """
-    r = F.shape[0]
-    G = torch.zeros_like(F)
-    G[..., 0] = torch.eye(r, dtype=F.dtype, device=F.device)[..., None]
+    r = h.shape[0]
+    F_neg = torch.nn.functional.pad(h[..., :-1], (1, 0)).neg_()  # -(I + z H)
+    F_neg[..., 0] = -torch.eye(r, dtype=h.dtype, device=h.device)[..., None]
+    G = h.new_zeros(*h.shape[:-1], 2 * L)
+    G[..., 0] = torch.eye(r, dtype=h.dtype, device=h.device)[..., None]
     m = 1
     while m < L:
         n = min(2 * m, L)
-        G_f = torch.fft.rfft(G[..., :m], n=2 * m)
-        FG = torch.fft.irfft(_matmul_spectra(torch.fft.rfft(F[..., :n], n=2 * m), G_f), n=2 * m)
-        E_f = torch.fft.rfft(FG[..., m:n], n=2 * m)  # E: the high half of F G_m
-        G[..., m:n] = -torch.fft.irfft(_matmul_spectra(G_f, E_f), n=2 * m)[..., : n - m]
+        G_f = torch.fft.rfft(G[..., : 2 * m])  # G_m, zero above m
+        nFG = torch.fft.irfft(_matmul_spectra(torch.fft.rfft(F_neg[..., :n], n=2 * m), G_f), n=2 * m)
+        nFG[..., : n - m] = nFG[..., m:n]  # -E, the high half of -F G_m, moved down and padded
+        nFG[..., n - m :].zero_()
+        G[..., m:n] = torch.fft.irfft(_matmul_spectra(G_f, torch.fft.rfft(nFG)), n=2 * m)[..., : n - m]
         m = n
     return G
 
 
-def _correlated(product_f: torch.Tensor, L: int) -> torch.Tensor:
-    """c_j = sum_{l >= j} a_l b_{l-j} (j < L), the adjoint of the causal product with b, from
-    ``product_f`` = spectrum(flip(a)) * spectrum(b) (:func:`_spectrum` of the first L
-    coefficients, summed over any contracted axis first): c = flip(first L of flip(a) * b)."""
-    return _coefficients(product_f, L).flip(-1)
+# Channels x L per block of the kernel's series algebra (each channel's is independent):
+# its (..., 2L) float64 buffers are then ~2 MB, and its dozen passes over them run in cache
+# (measured at H = 256, fwd+bwd: 160 -> 116 ms at L = 4096 in blocks of 32 channels).
+_SOLVE_BLOCK = 1 << 17
+
+
+def _channel_blocks(H: int, L: int) -> list[slice]:
+    step = max(1, _SOLVE_BLOCK // L)
+    return [slice(h0, min(H, h0 + step)) for h0 in range(0, H, step)]
+
+
+def _solve(sums, beta, r, c, K):
+    """One block of channels of :class:`_FeedbackSolve`'s forward: writes K (c, Hb, L), returns
+    the spectra its backward needs, G_f (r, r, Hb, F), T_f (r, Hb, F), kC_f (c, r, Hb, F)."""
+    L = sums.shape[-1]
+    h, g, e, kC = sums.split([r * r, r, c, c * r])
+    G_f = torch.fft.rfft(_series_inverse(h.unflatten(0, (r, r)), L))
+    # rhs = beta + z g(z) and kC, zero-padded in one buffer: one transform for both
+    X = sums.new_empty(r + c * r, *sums.shape[1:-1], 2 * L)
+    X[:r, ..., 0] = beta
+    X[:r, ..., 1:L] = g[..., : L - 1]
+    X[r:, ..., :L] = kC
+    X[..., L:].zero_()
+    X_f = torch.fft.rfft(X)
+    rhs_f, kC_f = X_f[:r, None], X_f[r:].unflatten(0, (c, r))  # (r, 1, Hb, F), (c, r, Hb, F)
+    T_f = torch.fft.rfft(_truncated(_matmul_spectra(G_f, rhs_f)[:, 0], L))  # (r, Hb, F)
+    torch.sub(e, _coefficients(_sum(kC_f * T_f, 1), L), out=K)
+    return G_f, T_f, kC_f
+
+
+def _solve_adjoint(K_bar, G_f, T_f, kC_f, r, c, grad):
+    """One block of channels of :class:`_FeedbackSolve`'s backward: writes the sums' gradient
+    into grad (r r + r + c + c r, Hb, L) and returns beta's, (r, Hb)."""
+    L = K_bar.shape[-1]
+    h_bar, g_bar, e_bar, kC_bar = grad.split([r * r, r, c, c * r])
+    e_bar.copy_(K_bar)
+    nKb_f = _spectrum(K_bar.flip(-1).neg_(), L)[:, None]  # flip(-Kbar): (c, 1, Hb, F)
+    kC_bar.copy_(_coefficients(nKb_f * T_f, L).flip(-1).flatten(0, 1))  # (c r, Hb, L)
+    Tb_f = torch.fft.rfft(_truncated(_sum(nKb_f * kC_f, 0), L))[:, None]  # flip(T_bar)
+    lam_flipped = _truncated(_sum(Tb_f * G_f, 0), L)  # (s, Hb, 2L): lam_j at L - 1 - j
+    nF_flipped = _coefficients(torch.fft.rfft(lam_flipped)[:, None] * T_f[None], L)  # (s,r,Hb,L)
+    torch.neg(nF_flipped[..., : L - 1].flip(-1).flatten(0, 1), out=h_bar[..., :-1])
+    h_bar[..., -1] = 0
+    g_bar[..., :-1] = lam_flipped[..., : L - 1].flip(-1)
+    g_bar[..., -1] = 0
+    return lam_flipped[..., L - 1]
 
 
 class _FeedbackSolve(torch.autograd.Function):
     """K = e - kC * T with (I + z H) T = beta + z g (mod z^L): the series algebra of the DPLR
-    kernel, differentiated by its adjoint instead of through Newton's iteration.
+    kernel, differentiated by its adjoint instead of through Newton's iteration, in blocks of
+    channels (:func:`_solve`, :func:`_solve_adjoint`).
 
     Inputs (float64): ``sums`` (r r + r + c + c r, H, L), the rows h (r, r), g (r), e (c),
     kC (c, r) stacked as the one Vandermonde call returns them (so their gradient is one
@@ -108,54 +175,42 @@ class _FeedbackSolve(torch.autograd.Function):
         T_bar = -sum_c Kbar_c star kC_c,   lam = G^T star T_bar  (= rhs_bar),
         kC_bar = -Kbar star T,   F_bar = -lam star T,   h_bar_m = F_bar_{m+1},
         g_bar_m = lam_{m+1},   beta_bar = lam_0.
+    A correlation is a product read backwards, flip(a star b) = first L of flip(a) * b: the
+    backward transforms flip(-Kbar) once, and each result comes out flipped, which is the
+    operand the next correlation needs (only the gradients are flipped back).
     """
 
     @staticmethod
     def forward(ctx, sums, beta, r, c):  # type: ignore[override]
-        L = sums.shape[-1]
-        h, g, e, kC = sums.split([r * r, r, c, c * r])
-        rhs = _first_plus_z(beta, g)  # beta + z g(z): (r, H, L)
-        G_f = _spectrum(_series_inverse(_identity_plus_z(h.unflatten(0, (r, r))), L), L)
-        T = _coefficients(_matmul_spectra(G_f, _spectrum(rhs, L)[:, None]), L)[:, 0]
-        T_f, kC_f = _spectrum(T, L), _spectrum(kC.unflatten(0, (c, r)), L)  # (r,H,F), (c,r,H,F)
-        ctx.save_for_backward(G_f, T_f, kC_f)
-        ctx.shape = (r, c, L)
-        return e - _coefficients(_sum(kC_f * T_f, 1), L)
+        H, L = sums.shape[1:]
+        K = sums.new_empty(c, H, L)
+        saved = []
+        for blk in _channel_blocks(H, L):
+            saved += _solve(sums[:, blk], beta[:, blk], r, c, K[:, blk])
+        ctx.save_for_backward(*saved)
+        ctx.shape = (r, c)
+        return K
 
     @staticmethod
     @once_differentiable
     def backward(ctx, K_bar):  # type: ignore[override]
-        G_f, T_f, kC_f = ctx.saved_tensors
-        r, c, L = ctx.shape
-        grad = torch.empty(r * r + r + c + c * r, *K_bar.shape[1:], dtype=K_bar.dtype,
-                           device=K_bar.device)  # fmt: skip
-        h_bar, g_bar, e_bar, kC_bar = grad.split([r * r, r, c, c * r])
-        nKb_f = _spectrum(K_bar.neg().flip(-1), L)[:, None]  # flip(-Kbar): (c, 1, H, F)
-        kC_bar.copy_(_correlated(nKb_f * T_f, L).flatten(0, 1))  # (c r, H, L)
-        T_bar = _correlated(_sum(nKb_f * kC_f, 0), L)  # (r, H, L)
-        Tb_f = _spectrum(T_bar.flip(-1), L)[:, None]  # (r, 1, H, F)
-        lam = _correlated(_sum(Tb_f * G_f, 0), L)  # (s, H, L): sum_r T_bar_r star G_rs
-        F_bar = _correlated(_spectrum(lam.neg().flip(-1), L)[:, None] * T_f[None], L)
-        h_bar[..., :-1] = F_bar.flatten(0, 1)[..., 1:]
-        h_bar[..., -1] = 0
-        g_bar[..., :-1] = lam[..., 1:]
-        g_bar[..., -1] = 0
-        e_bar.copy_(K_bar)
-        return grad, lam[..., 0], None, None
+        saved = ctx.saved_tensors
+        r, c = ctx.shape
+        H, L = K_bar.shape[1:]
+        grad = K_bar.new_empty(r * r + r + c + c * r, H, L)
+        beta_bar = K_bar.new_empty(r, H)
+        for i, blk in enumerate(_channel_blocks(H, L)):
+            G_f, T_f, kC_f = saved[3 * i : 3 * i + 3]
+            beta_bar[:, blk] = _solve_adjoint(K_bar[:, blk], G_f, T_f, kC_f, r, c, grad[:, blk])
+        return grad, beta_bar, None, None
 
 
 def _first_plus_z(first: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """The series first + z x(z) (mod z^L): x shifted by one step, ``first`` (x.shape[:-1])
-    as its coefficient 0. Forms F = I + z H and the right-hand side beta + z g."""
+    as its coefficient 0: the right-hand side beta + z g of the state paths."""
     y = torch.nn.functional.pad(x[..., :-1], (1, 0))
     y[..., 0] = first
     return y
-
-
-def _identity_plus_z(h: torch.Tensor) -> torch.Tensor:
-    """F = I + z H(z) for h (r, r, H, L)."""
-    eye = torch.eye(h.shape[0], dtype=h.dtype, device=h.device)[..., None]
-    return _first_plus_z(eye.expand(h.shape[:-1]), h)
 
 
 def _feedback_terms(dt, A, P, B) -> dict[str, torch.Tensor]:
@@ -285,7 +340,7 @@ def dplr_forward_state_feedback(
     # (I + z H(z)) T = RHS (mod z^L) with RHS = a + (beta + z g) * u: T = G a + Q u, G the
     # inverse series, Q = G (beta + z g); the output needs kC * t0 = (kC G) a. G, Q, kC G
     # do not depend on the batch: per batch element only a and u are transformed.
-    G_f = _spectrum(_series_inverse(_identity_plus_z(h), L), L)  # (r, s, H, F)
+    G_f = torch.fft.rfft(_series_inverse(h, L))  # (r, s, H, F)
     bg = _first_plus_z(beta.t(), g)
     Q_f = _spectrum(_coefficients(_matmul_spectra(G_f, _spectrum(bg, L)[:, None]), L), L)
     KG_f = _spectrum(_coefficients(_matmul_spectra(_spectrum(kC, L), G_f), L), L)  # (c, s, H, F)
