@@ -106,11 +106,15 @@ def _series_inverse(h: torch.Tensor, L: int) -> torch.Tensor:
     m = 1
     while m < L:
         n = min(2 * m, L)
-        G_f = torch.fft.rfft(G[..., : 2 * m])  # G_m, zero above m
-        nFG = torch.fft.irfft(_matmul_spectra(torch.fft.rfft(F_neg[..., :n], n=2 * m), G_f), n=2 * m)
+        # G_m padded by rfft, not read as the zero-topped view G[..., :2m]: autograd (the state
+        # paths) keeps rfft's input, and G is written below
+        G_f = torch.fft.rfft(G[..., :m], n=2 * m)
+        nF_f = torch.fft.rfft(F_neg[..., :n], n=2 * m)
+        nFG = torch.fft.irfft(_matmul_spectra(nF_f, G_f), n=2 * m)
         nFG[..., : n - m] = nFG[..., m:n]  # -E, the high half of -F G_m, moved down and padded
         nFG[..., n - m :].zero_()
-        G[..., m:n] = torch.fft.irfft(_matmul_spectra(G_f, torch.fft.rfft(nFG)), n=2 * m)[..., : n - m]
+        nGE = torch.fft.irfft(_matmul_spectra(G_f, torch.fft.rfft(nFG)), n=2 * m)  # -G_m E
+        G[..., m:n] = nGE[..., : n - m]
         m = n
     return G
 
