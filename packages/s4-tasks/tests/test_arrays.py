@@ -140,3 +140,41 @@ def test_truncated_npy_is_reported(tmp_path):
     np.savez(tmp_path / "pair.npz", x=np.ones((2, 3)), y=np.zeros(2, int))
     with pytest.raises(DataFormatError, match=r"single-array \.npy"):
         get_dataset("npz", x_path=tmp_path / "pair.npz", y_path=tmp_path / "y.npy")
+
+
+def _same_items(got, want):
+    assert len(got) == len(want)
+    for (x, y), (x_ref, y_ref) in zip(got, want):
+        assert x.dtype == x_ref.dtype and x.shape == x_ref.shape and torch.equal(x, x_ref)
+        assert y.dtype == y_ref.dtype and y.shape == y_ref.shape and torch.equal(y, y_ref)
+
+
+@pytest.mark.parametrize(
+    ("x", "y", "kwargs", "item_shapes"),
+    [
+        (np.arange(60.0).reshape(6, 10), np.arange(6) % 3, {}, ((10, 1), ())),
+        (np.arange(72.0).reshape(6, 4, 3), np.arange(6) % 2, {}, ((4, 3), ())),
+        (np.arange(24).reshape(6, 4) % 5, np.arange(6), {"input_kind": "token"}, ((4,), ())),
+        (np.ones((6, 4)), np.linspace(0, 1, 6), {"output_kind": "regression"}, ((4, 1), (1,))),
+        (np.ones((6, 4)), np.ones((6, 2)), {"output_kind": "regression"}, ((4, 1), (2,))),
+    ],
+)
+def test_batched_reads_are_the_items_one_by_one(tmp_path, x, y, kwargs, item_shapes):
+    """IndexedDataset.__getitems__ (what a DataLoader asks for a batch) through ArraySource's
+    get_many gives the items of __getitem__: values, dtypes and shapes; and a loader's batch
+    stacks them."""
+    path = tmp_path / "arrays.npz"
+    np.savez(path, x=x, y=y)
+    split = get_dataset("npz", path=path, val_split=0.0, test_split=0.0, **kwargs).train
+    picks = [4, 0, 4, -1, 2]
+    items = split.__getitems__(picks)
+    _same_items(items, [split[i] for i in picks])
+    assert (tuple(items[0][0].shape), tuple(items[0][1].shape)) == item_shapes
+    assert split.__getitems__([]) == []
+    with pytest.raises(IndexError, match="index 6 out of range for a split of 6 items"):
+        split.__getitems__([0, 6])
+    with pytest.raises(IndexError, match="index -7 out of range"):
+        split.__getitems__([-7])
+    xb, yb = next(iter(torch.utils.data.DataLoader(split, batch_size=6)))
+    assert torch.equal(xb, torch.stack([split[i][0] for i in range(6)]))
+    assert torch.equal(yb, torch.stack([split[i][1] for i in range(6)]))

@@ -75,6 +75,14 @@ def test_indexed_dataset_views_and_bounds():
     assert clone[1] == (7, 49)
 
 
+def test_indexed_dataset_batched_reads_fall_back_to_get():
+    """__getitems__ on a source without get_many: the items one by one, same bounds."""
+    view = IndexedDataset(Squares(), np.array([3, 7, 9]))
+    assert view.__getitems__([2, 0, -1]) == [(9, 81), (3, 9), (9, 81)]
+    with pytest.raises(IndexError, match="index 3 out of range for a split of 3 items"):
+        view.__getitems__([0, 3])
+
+
 def test_split_indices_is_a_seeded_partition():
     val, test, train = split_indices(100, [0.1, 0.2], seed=5)
     assert (len(val), len(test), len(train)) == (10, 20, 70)

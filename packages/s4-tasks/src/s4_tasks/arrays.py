@@ -149,15 +149,26 @@ class ArraySource:
         return len(self.x)
 
     def get(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
-        row = np.asarray(self.x[index])
+        x, y = self._rows(np.asarray([index]))
+        return x[0], y[0]
+
+    def get_many(self, indices: np.ndarray) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """The items of ``indices`` from one read of their rows: views of two batch tensors."""
+        x, y = self._rows(indices)
+        return list(zip(x.unbind(0), y.unbind(0)))
+
+    def _rows(self, indices: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        """x (n, L, d) float32 or (n, L) int64 and y (n,) int64 or (n, d) float32."""
+        rows, labels = np.asarray(self.x[indices]), np.asarray(self.y[indices])
         if self.input_kind == "token":
-            x = torch.from_numpy(row.astype(np.int64))
-        else:
-            x = torch.from_numpy(np.array(row, dtype=np.float32).reshape(row.shape[0], -1))
-        label = np.asarray(self.y[index])
+            x = torch.from_numpy(rows.astype(np.int64))
+        else:  # (n, L) -> (n, L, 1)
+            shape = (*rows.shape[:2], 1 if rows.ndim == 2 else rows.shape[2])
+            x = torch.from_numpy(rows.astype(np.float32).reshape(shape))
         if self.output_kind == "class":
-            return x, torch.tensor(int(label), dtype=torch.int64)
-        return x, torch.from_numpy(np.array(label, dtype=np.float32).reshape(-1))
+            return x, torch.from_numpy(labels.astype(np.int64))
+        d = 1 if labels.ndim == 1 else labels.shape[1]  # (n,) -> (n, 1)
+        return x, torch.from_numpy(labels.astype(np.float32).reshape(len(labels), d))
 
 
 def npz(
