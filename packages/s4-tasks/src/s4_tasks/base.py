@@ -154,22 +154,23 @@ class IndexedDataset(Dataset):
     def __len__(self) -> int:
         return int(self.indices.size)
 
-    def __getitem__(self, i: int) -> tuple[Any, Any]:
+    def _source_rows(self, items: Sequence[int]) -> np.ndarray:
+        """The source's rows of the split positions ``items`` (negative ones from the end)."""
+        positions = np.asarray(items, dtype=np.int64).reshape(-1)
         n = len(self)
-        if not -n <= i < n:
-            raise IndexError(f"index {i} out of range for a split of {n} items")
-        return self.source.get(int(self.indices[i]))
+        bad = positions[(positions < -n) | (positions >= n)]
+        if bad.size:
+            raise IndexError(f"index {bad[0]} out of range for a split of {n} items")
+        return self.indices[positions]
+
+    def __getitem__(self, i: int) -> tuple[Any, Any]:
+        return self.source.get(int(self._source_rows([i])[0]))
 
     def __getitems__(self, items: Sequence[int]) -> list[tuple[Any, Any]]:
         """The items ``[self[i] for i in items]``, read in one call of the source's
         ``get_many`` where it has one (what a DataLoader asks for a batch: per-item reads cost
         ~6 us each, most of a small batch's loading)."""
-        positions = np.asarray(items, dtype=np.int64).reshape(-1)
-        n = len(self)
-        if positions.size and (positions.min() < -n or positions.max() >= n):
-            bad = positions[(positions < -n) | (positions >= n)][0]
-            raise IndexError(f"index {bad} out of range for a split of {n} items")
-        rows = self.indices[positions]
+        rows = self._source_rows(items)
         get_many = getattr(self.source, "get_many", None)
         if get_many is None:
             return [self.source.get(int(j)) for j in rows]

@@ -50,9 +50,8 @@ class _ZohWeightsFn(torch.autograd.Function):
             S = (g_v * C.conj()).sum_to_size(A.shape)  # sum over C's channels: (H, N2)
             if need_B:
                 grad_B = S * W.conj()
-            SB = S * B.conj()
             if need_A or need_dt:
-                E = W * A + 1  # e^x
+                SB, E = S * B.conj(), W * A + 1  # E = e^x
             if need_A:
                 grad_A = SB * ((dt.unsqueeze(-1) * E - W) / A).conj()
             if need_dt:
