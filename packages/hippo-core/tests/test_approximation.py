@@ -76,13 +76,18 @@ def test_lagt_reconstructs_recent_lags(signal):
     # the original's lagt has a unit time scale: the signal spans 20 time units, and the
     # memory holds the last ~2 (the Laguerre functions L_n(s) e^{-s/2})
     span, beta = 20.0, 2.0
+    # The memory starts at zero, so a signal that starts at f(0) != 0 is a jump at lag 20,
+    # inside the reach (~4n) of the high-order Laguerre functions: its Gibbs ripple, not the
+    # truncation, set the N = 64 error (up to 2x the N = 4 one over 1000 random signals).
+    # Ramped in smoothly, the N = 64 error is <= 0.011 and <= 0.13x the N = 4 one there.
+    ramped = signal * np.sin(0.5 * np.pi * np.minimum(T / 0.5, 1)) ** 2
     lags = np.linspace(0, 2, 100)
     errors = []
     for N in (4, 64):
-        c = hippo_project(signal, "lagt", N, dt=span / L, beta=beta)[-1]
+        c = hippo_project(ramped, "lagt", N, dt=span / L, beta=beta)[-1]
         got = hippo_reconstruct(c, "lagt", lags, beta=beta)
-        errors.append(rel(got, np.interp(1 - lags / span, T, signal)))
-    assert errors[1] < 0.05 and errors[1] < errors[0] / 2
+        errors.append(rel(got, np.interp(1 - lags / span, T, ramped)))
+    assert errors[1] < 0.03 and errors[1] < errors[0] / 4
 
 
 def test_bilinear_and_zoh_agree_on_fine_grids(signal):
