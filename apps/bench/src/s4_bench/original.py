@@ -1,0 +1,560 @@
+"""``s4-bench original --original-dir DIR``: our layers side by side with the original
+state-spaces/s4 standalone layers, at the same shapes, with the same timer, in one process.
+
+``DIR`` holds the original's ``s4.py`` and ``s4d.py`` (``models/s4/`` of a state-spaces/s4
+checkout; the original is not part of this project and is only imported, never copied). Every
+case runs the original and ours back to back, round after round: a shared CPU's timings drift
+by 10-15 % between runs (more on a busy host), so a ratio from one round of one process is the
+figure to trust, and the median over rounds is the one reported. Sections (``--sections``):
+
+- ``step``: steps/s of one ``step`` call on a (B, H) input, S4 diag and S4 DPLR (the original's
+  ``nplr`` with its dense step, ``setup_step(mode="dense")``) at each ``--batches``; ours also S4D
+  and the exact O(N r) DPLR step (the original has no faster DPLR step to set against them).
+- ``layers``: S4Block dplr / diag and S4D forward+backward at (B, H, L); the original once per
+  CPU backend in ``--original-backends`` (its ``keops`` and ``naive``), the best of them is the
+  one the ratio uses (the original's best CPU backend).
+- ``cauchy``: Cauchy forward+backward at each length, the original's pykeops (else its naive)
+  against our ``torch`` backend (and our ``keops`` one where pykeops compiles).
+- ``trainstep``: one training step (forward, cross-entropy, backward, AdamW) of a 4-layer stack.
+- ``epoch``: a training epoch plus a validation pass on the synthetic 10-class tasks of
+  ``s4-bench train --short`` (S4D L=40 with 4000 series, S4 DPLR L=64 with 1437; batch 64), and
+  the original's S4D on ``s4-bench train --npz-task``'s task (batch 32), the plain loop that
+  ``s4-train experiment=npz`` is set against.
+
+``trainstep`` and ``epoch`` run both layers in one frame (encoder, prenorm LayerNorm, layer,
+residual; mean pool, decoder), so only the layer differs.
+
+Two adapters make the original run on a CPU machine, both outside its file: its pykeops calls
+pass ``backend='GPU'``, which fails without CUDA, so ``Genred`` calls are sent to keops' CPU
+backend there; and its DPLR kernel reads a ``kernel`` attribute (its Cauchy backend) that its
+constructor does not set, so the suite sets it. ``s4d.py`` imports ``DropoutNd`` from the full
+repository's ``src.models.nn``; where that is absent the suite provides it from ``s4.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import logging
+import statistics
+import sys
+import time
+import types
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from s4_bench.common import metadata, print_table, time_fn, write_report
+
+SECTIONS = ("step", "layers", "cauchy", "trainstep", "epoch")
+# matched on (section, case); "> 1 is faster" for steps/s, "< 1 is faster" for seconds
+COMPARE = {"summary": (("section", "case"), {"ours_steps_per_s": "rate", "ours_s": "time"})}
+N_CLASSES = 10
+
+
+# ---------------------------------------------------------------------------------------------
+# loading the original
+
+
+def _import_file(name: str, path: Path) -> types.ModuleType:
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)  # type: ignore[union-attr]
+    except ImportError as err:
+        del sys.modules[name]
+        raise SystemExit(
+            f"s4-bench original: {path} needs {err.name or err} (pip install it; the original's "
+            "s4.py imports einops and pytorch_lightning)"
+        ) from None
+    return module
+
+
+def _provide_dropout_nd(s4: types.ModuleType) -> None:
+    """s4d.py does ``from src.models.nn import DropoutNd`` (the full repository's module)."""
+    try:
+        importlib.import_module("src.models.nn")
+        return
+    except ImportError:
+        pass
+    for name in ("src", "src.models", "src.models.nn"):
+        sys.modules.setdefault(name, types.ModuleType(name))
+    sys.modules["src.models.nn"].DropoutNd = s4.DropoutNd  # type: ignore[attr-defined]
+
+
+def _keops_on_cpu(s4: types.ModuleType) -> None:
+    """The original's keops reductions hard-code backend='GPU': send them to the CPU backend."""
+    genred = getattr(s4, "Genred", None)
+    if genred is None or torch.cuda.is_available():
+        return
+
+    class CPUGenred(genred):
+        def __call__(self, *args, **kwargs):
+            kwargs["backend"] = "CPU"
+            return super().__call__(*args, **kwargs)
+
+    s4.Genred = CPUGenred
+
+
+def _check_names(module: types.ModuleType, names: tuple[str, ...]) -> None:
+    absent = [n for n in names if not hasattr(module, n)]
+    if absent:
+        raise SystemExit(
+            f"s4-bench original: {module.__file__} lacks {', '.join(absent)}: expected the "
+            "standalone layers of state-spaces/s4 (models/s4/)"
+        )
+
+
+def load_original(folder: str | Path) -> tuple[types.ModuleType, types.ModuleType]:
+    """(s4, s4d) modules of the original from ``folder`` (its ``models/s4/``)."""
+    folder = Path(folder)
+    missing = [name for name in ("s4.py", "s4d.py") if not (folder / name).is_file()]
+    if missing:
+        raise SystemExit(
+            "s4-bench original: --original-dir: expected a folder with the original's standalone "
+            f"s4.py and s4d.py (state-spaces/s4 models/s4/), {folder} lacks {', '.join(missing)}"
+        )
+    logging.disable(logging.WARNING)  # its import logs which kernels it found, each time
+    try:
+        s4 = _import_file("s4_original", folder / "s4.py")
+        _check_names(s4, ("S4Block", "DropoutNd", "cauchy_naive"))
+        _provide_dropout_nd(s4)
+        s4d = _import_file("s4d_original", folder / "s4d.py")
+        _check_names(s4d, ("S4D",))
+    finally:
+        logging.disable(logging.NOTSET)
+    _keops_on_cpu(s4)
+    return s4, s4d
+
+
+# ---------------------------------------------------------------------------------------------
+# the layers of either side
+
+
+class Layers:
+    """Builds the same layer from the original's modules or ours."""
+
+    def __init__(self, s4: types.ModuleType, s4d: types.ModuleType) -> None:
+        self.s4, self.s4d = s4, s4d
+
+    def build(self, impl: str, kind: str, H: int, N: int, backend: str = "keops") -> nn.Module:
+        """impl "original" or "ours"; kind "dplr", "diag" or "s4d"."""
+        if impl == "ours":
+            import s4_layers
+
+            if kind == "s4d":
+                return s4_layers.S4D(H, d_state=N)
+            return s4_layers.S4Block(H, mode=kind, d_state=N)
+        if kind == "s4d":
+            return self.s4d.S4D(H, d_state=N)
+        if kind == "diag":
+            return self.s4.S4Block(H, mode="diag", d_state=N, transposed=True, backend=backend)
+        layer = self.s4.S4Block(H, mode="nplr", d_state=N, transposed=True)
+        layer.layer.kernel.kernel = backend  # read by its Cauchy dispatch, never set
+        return layer
+
+
+def _output(y: Any) -> torch.Tensor:
+    return y[0] if isinstance(y, tuple) else y
+
+
+class Frame(nn.Module):
+    """encoder -> n_layers x (prenorm LayerNorm, layer, + residual) -> mean over L -> decoder,
+    around either side's layer: (B, L, d_input) -> (B, d_output)."""
+
+    def __init__(self, layer: Callable[[], nn.Module], d_input: int, H: int, n_layers: int = 4):
+        super().__init__()
+        self.encoder = nn.Linear(d_input, H)
+        self.layers = nn.ModuleList([layer() for _ in range(n_layers)])
+        self.norms = nn.ModuleList([nn.LayerNorm(H) for _ in range(n_layers)])
+        self.decoder = nn.Linear(H, N_CLASSES)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.encoder(x).transpose(-1, -2)  # (B, H, L)
+        for layer, norm in zip(self.layers, self.norms):
+            x = x + _output(layer(norm(x.transpose(-1, -2)).transpose(-1, -2)))
+        return self.decoder(x.mean(-1))
+
+
+# ---------------------------------------------------------------------------------------------
+# sections: each returns its rows for one round
+
+
+def _steps_per_second(model: nn.Module, step_mode: str | None, B: int, H: int, min_time: float):
+    chunk = 50
+    x = torch.randn(chunk, B, H)
+    with torch.no_grad():
+        model.setup_step() if step_mode is None else model.setup_step(mode=step_mode)
+        state = model.default_state(B)
+
+        def run_chunk():
+            s = state
+            for t in range(chunk):
+                _, s = model.step(x[t], s)
+
+        return chunk / time_fn(run_chunk, min_time)["median_s"]
+
+
+def _step_label(kind: str, step_mode: str | None) -> str:
+    return kind if step_mode is None else f"{kind}-{step_mode}"
+
+
+def section_step(layers: Layers, args: argparse.Namespace) -> list[dict[str, Any]]:
+    H, N = args.d_model, args.d_state
+    cases = [("diag", None), ("dplr", "dense")]
+    rows = []
+    for B in args.batches:
+        for kind, step_mode in cases:
+            for impl in ("original", "ours"):
+                torch.manual_seed(0)
+                model = layers.build(impl, kind, H, N).eval()
+                rate = _steps_per_second(model, step_mode, B, H, args.min_time)
+                rows.append(
+                    {
+                        "case": f"{_step_label(kind, step_mode)}@B={B}",
+                        "impl": impl,
+                        "kind": kind,
+                        "step_mode": step_mode,
+                        "B": B,
+                        "steps_per_s": rate,
+                    }
+                )
+        for kind, step_mode in (("s4d", None), ("dplr", "linear")):  # ours only
+            torch.manual_seed(0)
+            model = layers.build("ours", kind, H, N).eval()
+            rate = _steps_per_second(model, step_mode, B, H, args.min_time)
+            rows.append(
+                {
+                    "case": f"{_step_label(kind, step_mode)}@B={B}",
+                    "impl": "ours",
+                    "kind": kind,
+                    "step_mode": step_mode,
+                    "B": B,
+                    "steps_per_s": rate,
+                }
+            )
+    return rows
+
+
+def _fwd_bwd_seconds(model: nn.Module, B: int, H: int, L: int, min_time: float) -> float:
+    x = torch.randn(B, H, L, requires_grad=True)
+
+    def run():
+        _output(model(x)).sum().backward()
+
+    return time_fn(run, min_time)["min_s"]
+
+
+def section_layers(layers: Layers, args: argparse.Namespace) -> list[dict[str, Any]]:
+    H, N, B, L = args.d_model, args.d_state, args.layer_batch, args.length
+    rows = []
+    for kind in ("dplr", "diag", "s4d"):
+        # the original's S4D has no backend option (it is plain torch)
+        sides = [("original", b) for b in (args.original_backends if kind != "s4d" else ["-"])]
+        for impl, backend in [*sides, ("ours", "auto")]:
+            torch.manual_seed(0)
+            model = layers.build(impl, kind, H, N, backend=backend).train()
+            rows.append(
+                {
+                    "case": f"{kind}@B={B},L={L}",
+                    "impl": impl,
+                    "backend": backend,
+                    "kind": kind,
+                    "B": B,
+                    "L": L,
+                    "fwd_bwd_s": _fwd_bwd_seconds(model, B, H, L, args.min_time),
+                }
+            )
+    return rows
+
+
+def _cauchy_inputs(H: int, N: int, L: int) -> list[torch.Tensor]:
+    """The inputs of ``s4-bench kernels``' Cauchy op: poles -a + i pi n, z on the imaginary
+    axis (the bilinear frequencies)."""
+    g = torch.Generator().manual_seed(0)
+    real = torch.float64
+    v = torch.randn(H, N, dtype=torch.complex64, generator=g)
+    poles = torch.complex(
+        -(0.1 + torch.rand(H, N, generator=g, dtype=real)),
+        torch.pi * torch.arange(N, dtype=real).expand(H, N),
+    )
+    k = torch.arange(L, dtype=real)
+    z = 2j * torch.tan(torch.pi * (k + 0.5) / (2 * L + 1))
+    return [t.to(torch.complex64).requires_grad_() for t in (v, z, poles)]
+
+
+def section_cauchy(layers: Layers, args: argparse.Namespace) -> list[dict[str, Any]]:
+    import ssm_kernels
+
+    s4 = layers.s4
+    has_keops = bool(getattr(s4, "has_pykeops", False))
+    original = ("original", "keops", s4.cauchy_keops if has_keops else None)
+    if not has_keops:
+        original = ("original", "naive", s4.cauchy_naive)
+    available = ssm_kernels.backends()
+    ours = [("ours", b, None) for b in args.ours_cauchy_backends if available[b].available]
+    rows = []
+    for L in args.cauchy_lengths:
+        for impl, backend, fn in [original, *ours]:
+            v, z, w = _cauchy_inputs(args.d_model, args.cauchy_n, L)
+            call = fn or (lambda v, z, w, b=backend: ssm_kernels.cauchy(v, z, w, backend=b))
+
+            def run(call=call, v=v, z=z, w=w):
+                torch.view_as_real(call(v, z, w)).sum().backward()
+
+            rows.append(
+                {
+                    "case": f"N={args.cauchy_n},L={L}",
+                    "impl": impl,
+                    "backend": backend,
+                    "N": args.cauchy_n,
+                    "L": L,
+                    "fwd_bwd_s": time_fn(run, args.min_time)["min_s"],
+                }
+            )
+    return rows
+
+
+def section_trainstep(layers: Layers, args: argparse.Namespace) -> list[dict[str, Any]]:
+    B, H, L = args.train_batch, args.train_d_model, args.train_length
+    rows = []
+    for kind in ("dplr", "diag"):
+        for impl in ("original", "ours"):
+            torch.manual_seed(0)
+            net = Frame(partial(layers.build, impl, kind, H, args.d_state), H, H)
+            optimizer = torch.optim.AdamW(net.parameters(), lr=1e-3)
+            x, y = torch.randn(B, L, H), torch.randint(0, N_CLASSES, (B,))
+
+            def step(net=net, optimizer=optimizer, x=x, y=y):
+                optimizer.zero_grad(set_to_none=True)
+                nn.functional.cross_entropy(net(x), y).backward()
+                optimizer.step()
+
+            rows.append(
+                {
+                    "case": f"{kind}@B={B},H={H},L={L}",
+                    "impl": impl,
+                    "kind": kind,
+                    "step_s": time_fn(step, args.min_time)["min_s"],
+                }
+            )
+    return rows
+
+
+def _epoch_seconds(net: nn.Module, data: dict, batch: int, epochs: int) -> list[float]:
+    def loader(split, shuffle):
+        x = torch.from_numpy(data[f"x_{split}"])[..., None]
+        dataset = torch.utils.data.TensorDataset(x, torch.from_numpy(data[f"y_{split}"]))
+        order = torch.Generator().manual_seed(0) if shuffle else None
+        return torch.utils.data.DataLoader(dataset, batch, shuffle=shuffle, generator=order)
+
+    train, val = loader("train", True), loader("val", False)
+    optimizer = torch.optim.AdamW(net.parameters(), lr=1e-3, weight_decay=0.01)
+    times = []
+    for _ in range(epochs):
+        start = time.perf_counter()
+        net.train()
+        for x, y in train:
+            optimizer.zero_grad(set_to_none=True)
+            nn.functional.cross_entropy(net(x), y).backward()
+            optimizer.step()
+        net.eval()
+        with torch.no_grad():
+            for x, _ in val:
+                net(x)
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def section_epoch(layers: Layers, args: argparse.Namespace) -> list[dict[str, Any]]:
+    from s4_bench.train_short import write_task
+
+    # (name, kind, L, training series, val/test series each, batch, sides)
+    cases = [
+        ("s4d-minimal", "s4d", 40, 4000, 500, 64, ("original", "ours")),
+        ("s4-dplr", "dplr", 64, 1437, 200, 64, ("original", "ours")),
+        ("npz-task", "s4d", 40, 2000, 1000, 32, ("original",)),  # against s4-train's epoch
+    ]
+    rows = []
+    for name, kind, L, n_train, n_eval, batch, sides in cases:
+        n_train, n_eval = (max(2, round(n * args.task_scale)) for n in (n_train, n_eval))
+        path = write_task(Path(args.data_dir) / f"{name}-L{L}-{n_train}.npz", L, n_train, n_eval)
+        with np.load(path) as archive:
+            data = {k: archive[k] for k in archive.files}
+        for impl in sides:
+            torch.manual_seed(0)
+            build = partial(layers.build, impl, kind, args.train_d_model, args.d_state)
+            net = Frame(build, 1, args.train_d_model)
+            times = _epoch_seconds(net, data, batch, args.epochs)
+            after = times[1:] or times  # the first epoch warms up
+            rows.append(
+                {
+                    "case": name,
+                    "impl": impl,
+                    "kind": kind,
+                    "L": L,
+                    "n_train": n_train,
+                    "batch": batch,
+                    "epoch_s": min(after),
+                    "epoch_median_s": statistics.median(after),
+                    "epochs_s": times,
+                }
+            )
+    return rows
+
+
+# ---------------------------------------------------------------------------------------------
+# summary and CLI
+
+_METRIC = {
+    "step": "steps_per_s",
+    "layers": "fwd_bwd_s",
+    "cauchy": "fwd_bwd_s",
+    "trainstep": "step_s",
+    "epoch": "epoch_s",
+}
+
+
+def summarise(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per (section, case): the median over rounds of ours (the ``torch`` backend for Cauchy)
+    and of the original (its best backend in each round), and ``speedup`` = how many times
+    faster ours is (original time / ours, or ours steps/s / original's)."""
+    out = []
+    for section in SECTIONS:
+        metric = _METRIC[section]
+        rate = metric == "steps_per_s"
+        best = max if rate else min
+        per_case: dict[str, dict[str, dict[int, float]]] = {}
+        for row in report.get(section, []):
+            if section == "cauchy" and row["impl"] == "ours" and row["backend"] != "torch":
+                continue
+            rounds = per_case.setdefault(row["case"], {}).setdefault(row["impl"], {})
+            value = row[metric]
+            rounds[row["round"]] = best(rounds.get(row["round"], value), value)
+        for case, sides in per_case.items():
+            ours = statistics.median(sides["ours"].values()) if "ours" in sides else None
+            orig = statistics.median(sides["original"].values()) if "original" in sides else None
+            entry: dict[str, Any] = {"section": section, "case": case}
+            entry["ours_steps_per_s" if rate else "ours_s"] = ours
+            entry["original_steps_per_s" if rate else "original_s"] = orig
+            if ours and orig:
+                entry["speedup"] = ours / orig if rate else orig / ours
+            out.append(entry)
+    return out
+
+
+def _ints(text: str) -> list[int]:
+    return [int(part) for part in text.split(",") if part]
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="s4-bench original", description=__doc__.split("\n")[0])
+    p.add_argument(
+        "--original-dir",
+        required=True,
+        help="folder with the original's s4.py and s4d.py (state-spaces/s4 models/s4)",
+    )
+    p.add_argument("--out", default="bench-results/original.json")
+    p.add_argument(
+        "--sections", default=",".join(SECTIONS), help="comma list of " + ", ".join(SECTIONS)
+    )
+    p.add_argument("--rounds", type=int, default=2, help="original / ours alternations per case")
+    p.add_argument("--min-time", type=float, default=1.0, help="seconds measured per timing")
+    p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    p.add_argument("--d-model", type=int, default=256, help="H of step, layers and cauchy")
+    p.add_argument("--d-state", type=int, default=64)
+    p.add_argument("--batches", type=_ints, default=[1, 16], help="step batches, e.g. 1,16")
+    p.add_argument("--layer-batch", type=int, default=16)
+    p.add_argument("--length", type=int, default=4096, help="L of the layers section")
+    p.add_argument(
+        "--original-backends",
+        default="keops,naive",
+        help="the original's CPU backends to time in the layers section",
+    )
+    p.add_argument(
+        "--ours-cauchy-backends",
+        default="torch,keops",
+        help="our backends in the cauchy section (the ratio uses torch; keops where it compiles)",
+    )
+    p.add_argument("--cauchy-n", type=int, default=32, help="poles per Cauchy sum (N/2)")
+    p.add_argument("--cauchy-lengths", type=_ints, default=[4096, 16384])
+    p.add_argument("--train-d-model", type=int, default=64, help="H of trainstep and epoch")
+    p.add_argument("--train-batch", type=int, default=64)
+    p.add_argument("--train-length", type=int, default=64)
+    p.add_argument("--epochs", type=int, default=5, help="epochs per epoch case (first: warm-up)")
+    p.add_argument("--task-scale", type=float, default=1.0, help="fraction of the tasks' series")
+    p.add_argument("--data-dir", default="bench-results/original-data")
+    args = p.parse_args(argv)
+    args.sections = [s.strip() for s in args.sections.split(",") if s.strip()]
+    unknown = sorted(set(args.sections) - set(SECTIONS))
+    if unknown:
+        p.error(f"--sections: expected names from {SECTIONS}, got {unknown}")
+    args.original_backends = [b.strip() for b in args.original_backends.split(",") if b.strip()]
+    bad = sorted(set(args.original_backends) - {"keops", "naive"})
+    if bad or not args.original_backends:
+        p.error(f"--original-backends: expected keops and/or naive, got {bad or 'nothing'}")
+    args.ours_cauchy_backends = [b.strip() for b in args.ours_cauchy_backends.split(",")]
+    if "torch" not in args.ours_cauchy_backends or not set(args.ours_cauchy_backends) <= {
+        "torch",
+        "keops",
+    }:
+        p.error(
+            "--ours-cauchy-backends: expected torch, optionally with keops, "
+            f"got {args.ours_cauchy_backends}"
+        )
+    if args.rounds < 1 or args.epochs < 1 or not 0 < args.task_scale <= 1:
+        p.error("--rounds and --epochs: expected >= 1; --task-scale: expected a value in (0, 1]")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    s4, s4d = load_original(args.original_dir)
+    if not getattr(s4, "has_pykeops", False) and "keops" in args.original_backends:
+        args.original_backends = [b for b in args.original_backends if b != "keops"] or ["naive"]
+    layers = Layers(s4, s4d)
+    report: dict[str, Any] = {
+        "suite": "original",
+        "config": {k: v for k, v in vars(args).items() if k != "out"},
+        "machine": metadata("cpu"),
+        "original": {
+            "dir": str(Path(args.original_dir).resolve()),
+            "has_pykeops": bool(getattr(s4, "has_pykeops", False)),
+        },
+    }
+    for r in range(args.rounds):
+        for section in args.sections:
+            rows = globals()[f"section_{section}"](layers, args)
+            for row in rows:
+                row["round"] = r
+            report.setdefault(section, []).extend(rows)
+    report["summary"] = summarise(report)
+    cols = [
+        "section",
+        "case",
+        "ours_s",
+        "original_s",
+        "ours_steps_per_s",
+        "original_steps_per_s",
+        "speedup",
+    ]
+    print_table(
+        f"s4-bench original: ours against the original, median of {args.rounds} round(s) "
+        "(speedup > 1: ours faster)",
+        report["summary"],
+        cols,
+    )
+    write_report(report, args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,141 @@
+"""``s4-bench original`` against a stand-in original (tests/fake_original, built on our own
+layers): every section's rows, the summary, the adapters and the errors. The real original is
+not part of this project; its figures come from a run with a user's checkout (docs/benchmarks)."""
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from s4_bench import cli, original
+
+FAKE = Path(__file__).parent / "fake_original"
+TINY = [
+    "--d-model", "8", "--d-state", "4", "--batches", "1,3", "--layer-batch", "2",
+    "--length", "32", "--cauchy-lengths", "16,32", "--ours-cauchy-backends", "torch",
+    "--train-d-model", "4", "--train-batch", "2", "--train-length", "8", "--epochs", "2",
+    "--task-scale", "0.005", "--min-time", "0.01", "--rounds", "2",
+]  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def _clean_modules():
+    """load_original registers the original's modules (and src.models.nn) in sys.modules."""
+    before = set(sys.modules)
+    yield
+    for name in set(sys.modules) - before:
+        if name.split(".")[0] in {"s4_original", "s4d_original", "src"}:
+            del sys.modules[name]
+
+
+def test_every_section_writes_rows_for_both_sides_and_a_summary(tmp_path):
+    out = tmp_path / "original.json"
+    argv = ["--original-dir", str(FAKE), *TINY, "--data-dir", str(tmp_path), "--out", str(out)]
+    assert original.main(argv) == 0
+    report = json.loads(out.read_text())
+    assert report["suite"] == "original" and report["original"]["has_pykeops"] is False
+    steps = {(r["case"], r["impl"], r["round"]) for r in report["step"]}
+    for B in (1, 3):
+        for r in (0, 1):
+            assert {(f"diag@B={B}", "original", r), (f"diag@B={B}", "ours", r)} <= steps
+            assert (f"dplr-dense@B={B}", "original", r) in steps
+            assert {(f"s4d@B={B}", "ours", r), (f"dplr-linear@B={B}", "ours", r)} <= steps
+    assert all(r["steps_per_s"] > 0 for r in report["step"])
+    # without pykeops the original runs its naive backend only, everywhere
+    assert {r["backend"] for r in report["layers"] if r["impl"] == "original"} == {"naive", "-"}
+    assert {r["backend"] for r in report["cauchy"] if r["impl"] == "original"} == {"naive"}
+    assert {r["L"] for r in report["cauchy"]} == {16, 32}
+    assert {(r["case"], r["impl"]) for r in report["epoch"]} == {
+        ("s4d-minimal", "original"), ("s4d-minimal", "ours"), ("s4-dplr", "original"),
+        ("s4-dplr", "ours"), ("npz-task", "original"),
+    }  # fmt: skip
+    assert all(
+        len(r["epochs_s"]) == 2 and r["epoch_s"] == r["epochs_s"][1] for r in report["epoch"]
+    )
+    summary = {(r["section"], r["case"]): r for r in report["summary"]}
+    assert summary[("step", "diag@B=3")]["speedup"] > 0
+    assert summary[("layers", "dplr@B=2,L=32")]["speedup"] > 0
+    assert summary[("trainstep", "diag@B=2,H=4,L=8")]["speedup"] > 0
+    assert "speedup" not in summary[("step", "s4d@B=1")]  # ours only
+    assert summary[("epoch", "npz-task")]["ours_s"] is None
+
+
+def test_summary_takes_the_originals_best_backend_per_round_and_the_median_over_rounds():
+    report = {
+        "layers": [
+            {"case": "c", "impl": "original", "backend": "keops", "round": 0, "fwd_bwd_s": 4.0},
+            {"case": "c", "impl": "original", "backend": "naive", "round": 0, "fwd_bwd_s": 6.0},
+            {"case": "c", "impl": "original", "backend": "keops", "round": 1, "fwd_bwd_s": 9.0},
+            {"case": "c", "impl": "original", "backend": "naive", "round": 1, "fwd_bwd_s": 5.0},
+            {"case": "c", "impl": "ours", "backend": "auto", "round": 0, "fwd_bwd_s": 2.0},
+            {"case": "c", "impl": "ours", "backend": "auto", "round": 1, "fwd_bwd_s": 3.0},
+        ],
+        "step": [
+            {"case": "s", "impl": "original", "round": 0, "steps_per_s": 100.0},
+            {"case": "s", "impl": "ours", "round": 0, "steps_per_s": 250.0},
+        ],
+        "cauchy": [
+            {"case": "k", "impl": "original", "backend": "keops", "round": 0, "fwd_bwd_s": 1.0},
+            {"case": "k", "impl": "ours", "backend": "torch", "round": 0, "fwd_bwd_s": 0.4},
+            {"case": "k", "impl": "ours", "backend": "keops", "round": 0, "fwd_bwd_s": 0.1},
+        ],
+    }
+    rows = {r["case"]: r for r in original.summarise(report)}
+    # original: best of each round (4.0, 5.0), median 4.5; ours median 2.5
+    assert rows["c"]["original_s"] == 4.5 and rows["c"]["ours_s"] == 2.5
+    assert rows["c"]["speedup"] == pytest.approx(4.5 / 2.5)
+    assert rows["s"]["speedup"] == pytest.approx(2.5)  # steps/s: ours / original
+    assert rows["k"]["ours_s"] == 0.4  # the ratio uses our torch backend
+
+
+def test_the_originals_gpu_reductions_run_on_the_cpu_backend(monkeypatch):
+    monkeypatch.setattr(original.torch.cuda, "is_available", lambda: False)
+    s4, s4d = original.load_original(FAKE)
+    s4.Genred.backends_called.clear()
+    assert s4.keops_reduction(backend="GPU") == "CPU"
+    assert s4.Genred.backends_called == ["CPU"]
+    # s4d.py's `from src.models.nn import DropoutNd` was served from s4.py
+    assert sys.modules["src.models.nn"].DropoutNd is s4.DropoutNd
+    assert s4d.S4D is not None
+
+
+def test_the_dplr_layer_gets_its_cauchy_backend_attribute():
+    s4, s4d = original.load_original(FAKE)
+    layer = original.Layers(s4, s4d).build("original", "dplr", 4, 4, backend="naive")
+    assert layer.layer.kernel.kernel == "naive"
+
+
+def test_a_folder_without_the_original_is_a_clear_error(tmp_path):
+    (tmp_path / "s4.py").write_text("")
+    with pytest.raises(SystemExit, match="expected a folder with the original's standalone"):
+        original.load_original(tmp_path)
+    (tmp_path / "s4d.py").write_text("")
+    with pytest.raises(SystemExit, match="lacks S4Block, DropoutNd, cauchy_naive"):
+        original.load_original(tmp_path)
+
+
+def test_a_missing_dependency_of_the_original_is_named(tmp_path):
+    (tmp_path / "s4.py").write_text("import a_package_nobody_has\n")
+    (tmp_path / "s4d.py").write_text("")
+    with pytest.raises(SystemExit, match="needs a_package_nobody_has"):
+        original.load_original(tmp_path)
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--sections", "step,warp"], "--sections: expected names"),
+        (["--original-backends", "cuda"], "--original-backends: expected keops and/or naive"),
+        (["--ours-cauchy-backends", "keops"], "--ours-cauchy-backends: expected torch"),
+        (["--task-scale", "2"], "--task-scale: expected a value in"),
+    ],
+)
+def test_bad_options_are_named(argv, message, capsys):
+    with pytest.raises(SystemExit):
+        original.parse(["--original-dir", str(FAKE), *argv])
+    assert message in capsys.readouterr().err
+
+
+def test_all_leaves_out_the_suite_that_needs_the_originals_checkout():
+    assert "original" in cli.SUITES and "original" in cli.NEEDS_INPUT
