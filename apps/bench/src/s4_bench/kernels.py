@@ -77,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
 # ----------------------------------------------------------------------------- one config
 
 
-def _inputs(op: str, H: int, N: int, L: int, dtype: torch.dtype, device: str):
+def op_inputs(op: str, H: int, N: int, L: int, dtype: torch.dtype, device: str):
     """S4-shaped inputs: poles with negative real part, z on the imaginary axis (bilinear)."""
     g = torch.Generator().manual_seed(0)
     real = torch.float64
@@ -146,9 +146,9 @@ def measure(cfg: dict) -> dict:
     if cfg.get("threads"):
         torch.set_num_threads(cfg["threads"])
     # a tiny call first so lazy library initialisation is not billed to the measured call
-    small = _inputs(op, 2, 2, 8, dtype, device)
+    small = op_inputs(op, 2, 2, 8, dtype, device)
     _fwd_bwd(op, small, 8, backend)
-    tensors = _inputs(op, H, N, L, dtype, device)
+    tensors = op_inputs(op, H, N, L, dtype, device)
     memory: dict[str, float | None] = {"fwd_peak_mb": None, "fwd_bwd_peak_mb": None}
     if device.startswith("cuda"):
         for key, fn in (("fwd_peak_mb", _fwd), ("fwd_bwd_peak_mb", _fwd_bwd)):

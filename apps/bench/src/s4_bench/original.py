@@ -186,35 +186,25 @@ class Frame(nn.Module):
 # sections: each returns its rows for one round
 
 
-def _steps_per_second(model: nn.Module, step_mode: str | None, B: int, H: int, min_time: float):
-    chunk = 50
-    x = torch.randn(chunk, B, H)
-    with torch.no_grad():
-        model.setup_step() if step_mode is None else model.setup_step(mode=step_mode)
-        state = model.default_state(B)
-
-        def run_chunk():
-            s = state
-            for t in range(chunk):
-                _, s = model.step(x[t], s)
-
-        return chunk / time_fn(run_chunk, min_time)["median_s"]
-
-
 def _step_label(kind: str, step_mode: str | None) -> str:
     return kind if step_mode is None else f"{kind}-{step_mode}"
 
 
 def section_step(layers: Layers, args: argparse.Namespace) -> list[dict[str, Any]]:
+    from s4_bench.step import steps_per_second
+
     H, N = args.d_model, args.d_state
-    cases = [("diag", None), ("dplr", "dense")]
+    both, ours_only = ("original", "ours"), ("ours",)
+    # (kind, step mode, sides): ours alone for S4D and the O(N r) step (the original has none)
+    cases = [("diag", None, both), ("dplr", "dense", both), ("s4d", None, ours_only),
+             ("dplr", "linear", ours_only)]  # fmt: skip
     rows = []
     for B in args.batches:
-        for kind, step_mode in cases:
-            for impl in ("original", "ours"):
+        for kind, step_mode, sides in cases:
+            for impl in sides:
                 torch.manual_seed(0)
                 model = layers.build(impl, kind, H, N).eval()
-                rate = _steps_per_second(model, step_mode, B, H, args.min_time)
+                rate = steps_per_second(model, step_mode, B, H, 50, "cpu", args.min_time)
                 rows.append(
                     {
                         "case": f"{_step_label(kind, step_mode)}@B={B}",
@@ -225,20 +215,6 @@ def section_step(layers: Layers, args: argparse.Namespace) -> list[dict[str, Any
                         "steps_per_s": rate,
                     }
                 )
-        for kind, step_mode in (("s4d", None), ("dplr", "linear")):  # ours only
-            torch.manual_seed(0)
-            model = layers.build("ours", kind, H, N).eval()
-            rate = _steps_per_second(model, step_mode, B, H, args.min_time)
-            rows.append(
-                {
-                    "case": f"{_step_label(kind, step_mode)}@B={B}",
-                    "impl": "ours",
-                    "kind": kind,
-                    "step_mode": step_mode,
-                    "B": B,
-                    "steps_per_s": rate,
-                }
-            )
     return rows
 
 
@@ -274,35 +250,22 @@ def section_layers(layers: Layers, args: argparse.Namespace) -> list[dict[str, A
     return rows
 
 
-def _cauchy_inputs(H: int, N: int, L: int) -> list[torch.Tensor]:
-    """The inputs of ``s4-bench kernels``' Cauchy op: poles -a + i pi n, z on the imaginary
-    axis (the bilinear frequencies)."""
-    g = torch.Generator().manual_seed(0)
-    real = torch.float64
-    v = torch.randn(H, N, dtype=torch.complex64, generator=g)
-    poles = torch.complex(
-        -(0.1 + torch.rand(H, N, generator=g, dtype=real)),
-        torch.pi * torch.arange(N, dtype=real).expand(H, N),
-    )
-    k = torch.arange(L, dtype=real)
-    z = 2j * torch.tan(torch.pi * (k + 0.5) / (2 * L + 1))
-    return [t.to(torch.complex64).requires_grad_() for t in (v, z, poles)]
-
-
 def section_cauchy(layers: Layers, args: argparse.Namespace) -> list[dict[str, Any]]:
     import ssm_kernels
+    from s4_bench.kernels import op_inputs
 
     s4 = layers.s4
-    has_keops = bool(getattr(s4, "has_pykeops", False))
-    original = ("original", "keops", s4.cauchy_keops if has_keops else None)
-    if not has_keops:
+    if getattr(s4, "has_pykeops", False):
+        original = ("original", "keops", s4.cauchy_keops)
+    else:
         original = ("original", "naive", s4.cauchy_naive)
     available = ssm_kernels.backends()
     ours = [("ours", b, None) for b in args.ours_cauchy_backends if available[b].available]
     rows = []
     for L in args.cauchy_lengths:
         for impl, backend, fn in [original, *ours]:
-            v, z, w = _cauchy_inputs(args.d_model, args.cauchy_n, L)
+            # the inputs of s4-bench kernels' Cauchy op (S4-like poles, bilinear frequencies)
+            v, z, w = op_inputs("cauchy", args.d_model, args.cauchy_n, L, torch.complex64, "cpu")
             call = fn or (lambda v, z, w, b=backend: ssm_kernels.cauchy(v, z, w, backend=b))
 
             def run(call=call, v=v, z=z, w=w):
@@ -519,7 +482,7 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
     s4, s4d = load_original(args.original_dir)
     if not getattr(s4, "has_pykeops", False) and "keops" in args.original_backends:
-        args.original_backends = [b for b in args.original_backends if b != "keops"] or ["naive"]
+        args.original_backends = ["naive"]  # its keops backend needs pykeops
     layers = Layers(s4, s4d)
     report: dict[str, Any] = {
         "suite": "original",

@@ -59,5 +59,5 @@ class S4Block(nn.Module):
     def step(self, x, state):
         return self.inner.step(x, state)
 
-    def default_state(self, *batch):
-        return self.inner.default_state(*batch)
+    def default_state(self, *batch_shape, device=None):
+        return self.inner.default_state(*batch_shape, device=device)
