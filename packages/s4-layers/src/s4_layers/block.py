@@ -8,8 +8,10 @@ from torch import nn
 from s4_layers._checks import S4InputError, check_choice, check_signal, describe
 from s4_layers._step_cache import apply_unless_identity, linear_step
 from s4_layers.activations import activation as make_activation
+from s4_layers.activations import plain_activation
 from s4_layers.dropout import make_dropout
 from s4_layers.fftconv import FFTConv
+from s4_layers.step_plan import Stage, StepPlan, affine, step_with_plan
 
 INITIALIZERS = ("uniform", "normal", "xavier", "zero", "one")
 
@@ -76,6 +78,15 @@ class _PointwiseLinear(nn.Module):
         if x.dim() == 2:  # one step (B, H): see linear_step
             return apply_unless_identity(self.act, linear_step(self.linear, x))
         return self.act(self.linear(x))
+
+    def step_stage(self) -> Stage:
+        """This module on a step's (B, in) as a plain function (for a StepPlan)."""
+        return affine(self.linear, plain_activation(self.act))
+
+
+def _step_stage(module: nn.Module) -> Stage | None:
+    """A _PointwiseLinear's step function; None for an absent one (nn.Identity)."""
+    return None if isinstance(module, nn.Identity) else module.step_stage()
 
 
 def length_mask(lengths, batch: int, L: int, device=None) -> torch.Tensor | None:
@@ -255,7 +266,37 @@ class S4Block(nn.Module):
         self.layer.setup_step(mode=mode, rate=rate)
 
     def step(self, x: torch.Tensor, state: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """x (B, H), state (B, H', N/2) -> (y (B, d_output), next state)."""
+        """x (B, H), state (B, H', N/2) -> (y (B, d_output), next state): through the
+        block's :class:`~s4_layers.step_plan.StepPlan` where it applies, else module by
+        module."""
+        return step_with_plan(self, self._build_step_plan, x, state, self._step_modules)
+
+    def _build_step_plan(self) -> StepPlan | None:
+        if self.layer.bidirectional:
+            return None  # the module path raises the layer's error
+        parts = self.layer._step_plan_parts()
+        if parts is None:
+            return None
+        gate = None
+        if self.gate is not None:
+            gate_in = self.input_gate.step_stage()
+            if hasattr(self, "output_gate"):
+                gate_out = self.output_gate.step_stage()
+                gate = lambda x, y: gate_out(y) * gate_in(x)
+            else:
+                gate = lambda x, y: y * gate_in(x)
+        parts["skipped"] += (self.drop,)
+        return StepPlan(
+            self,
+            d_in=self.d_model,
+            pre=self.input_linear.step_stage() if self.bottleneck is not None else None,
+            gate=gate,
+            post=(plain_activation(self.mult_act), _step_stage(self.output_linear)),
+            **parts,
+        )
+
+    def _step_modules(self, x: torch.Tensor, state: torch.Tensor):
+        """The step module by module (every check, every module called)."""
         y, state = self.layer.step(self._pre(x), state)
         if self.gate is not None:
             return self._post(x, y), state

@@ -8,9 +8,11 @@ from torch import nn
 from s4_layers._checks import S4InputError, check_signal
 from s4_layers._step_cache import apply_unless_identity, parameter_key
 from s4_layers.activations import activation as make_activation
+from s4_layers.activations import plain_activation
 from s4_layers.dropout import make_dropout
 from s4_layers.functional.conv import skip_conv
 from s4_layers.kernel import SSMKernel
+from s4_layers.step_plan import StepPlan, step_with_plan
 
 
 class FFTConv(nn.Module):
@@ -150,9 +152,35 @@ class FFTConv(nn.Module):
         self.kernel.setup_step(mode=mode, rate=rate)
 
     def step(self, x: torch.Tensor, state: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """x (B, H), state (B, H, N/2) -> (y (B, channels * H), next state)."""
+        """x (B, H), state (B, H, N/2) -> (y (B, channels * H), next state): through the
+        layer's :class:`~s4_layers.step_plan.StepPlan` where it applies, else
+        module by module."""
         if self.bidirectional:
             raise S4InputError("step: expected a unidirectional layer, got bidirectional")
+        return step_with_plan(self, self._build_step_plan, x, state, self._step_modules)
+
+    def _step_plan_parts(self) -> dict | None:
+        """The kernel's step and what follows it, as :class:`StepPlan` arguments (None for a
+        kernel without a step cache of functional forms: LSSL's)."""
+        if self.kernel.mode not in ("diag", "dplr"):
+            return None
+        self.kernel._current_step_cache()  # re-derived here if the parameters changed
+        return {
+            "kernel_cache": (self.kernel, "_step_cache"),
+            "H": self.H,
+            "N2": self.kernel.N // 2,
+            "D": self.D,
+            "swap_channels": self.swap_channels,
+            "conv": (plain_activation(self.activation),),
+            "skipped": (self.dropout,),
+        }
+
+    def _build_step_plan(self) -> StepPlan | None:
+        parts = self._step_plan_parts()
+        return None if parts is None else StepPlan(self, d_in=self.H, contiguous=True, **parts)
+
+    def _step_modules(self, x: torch.Tensor, state: torch.Tensor):
+        """The step module by module (every check, every module called)."""
         y, state = self.kernel.step(x, state)
         y = self._flatten(torch.addcmul(y, self.D, x.unsqueeze(1)))  # + D u
         # the kernel's y may be strided (diag: the bmm's (H, B) layout, kept through these

@@ -93,7 +93,7 @@ class SSMKernelDiag(SSMKernelBase):
             )
         dA, dB, _ = discretize_diag(self.dt(rate), self.A(), self.B_c(), self.disc, L_norm)
         # real terms only (a complex einsum with a batch axis is a per-batch loop on CPU)
-        cache = {"terms": diag_step_terms(dA, dB, self.C_c())}
+        cache = {"terms": diag_step_terms(dA, dB, self.C_c()), "step": diag_step}
         self._store_step_cache(cache, mode=mode, rate=rate, L=L)
 
     def step(self, u: torch.Tensor, state: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -12,6 +12,7 @@ with B = 1 (tested), without the extras. The Vandermonde sums are ssm_kernels' f
 from __future__ import annotations
 
 import math
+from functools import partial
 
 import torch
 import torch.nn.functional as F
@@ -33,11 +34,13 @@ from s4_layers._step_cache import (
     parameter_key,
     step_input_ok,
 )
+from s4_layers.activations import plain_activation
 from s4_layers.dropout import make_dropout
 from s4_layers.functional.conv import skip_conv
 from s4_layers.functional.linear import linear_features
 from s4_layers.functional.step import diag_step, diag_step_terms
 from s4_layers.optim import register
+from s4_layers.step_plan import StepPlan, affine, step_with_plan
 from ssm_kernels import vandermonde, vandermonde_transpose
 
 
@@ -112,16 +115,34 @@ class S4D(nn.Module):
         """Cache dA, dB (ZOH); ``step`` re-derives them when the parameters change."""
         dtA, dB, C = self._zoh(rate)  # real step terms: see functional.step.diag_step
         self._step = {"terms": diag_step_terms(torch.exp(dtA), dB, C.unsqueeze(0)),
-                      "rate": rate, "key": parameter_key(self)}  # fmt: skip
+                      "step": diag_step, "rate": rate, "key": parameter_key(self)}  # fmt: skip
+
+    def _current_step(self) -> dict:
+        """The step cache, re-derived (same rate) when the parameters changed since."""
+        if self._step is None or self._step["key"] != parameter_key(self):
+            self.setup_step(rate=1.0 if self._step is None else self._step["rate"])
+        return self._step
 
     def step(self, u: torch.Tensor, state: torch.Tensor):
-        """u (B, H), state (B, H, N/2) -> (y (B, H), next state). Sets itself up if needed."""
+        """u (B, H), state (B, H, N/2) -> (y (B, H), next state). Sets itself up if needed.
+        Through the layer's :class:`~s4_layers.step_plan.StepPlan` where it applies."""
+        return step_with_plan(self, self._build_step_plan, u, state, self._step_modules)
+
+    def _build_step_plan(self) -> StepPlan:
+        self._current_step()
+        return StepPlan(
+            self, (self, "_step"), self.H, self.H, self.N // 2, self.D.unsqueeze(0),
+            conv=(plain_activation(self.activation),),
+            post=(affine(self.output_linear, partial(F.glu, dim=-1)),),
+            skipped=(self.dropout,),
+        )  # fmt: skip
+
+    def _step_modules(self, u: torch.Tensor, state: torch.Tensor):
+        """The step module by module (every check, every module called)."""
         if not step_input_ok(u, state, self.H, self.N // 2, self.C.dtype):  # full checks
             check_signal("u", u, self.H, 1, 2, f"one step of shape (B, H={self.H})", self.C.dtype)
             check_state("state", state, (u.shape[0], self.H, self.N // 2), self._state_dtype())
-        if self._step is None or self._step["key"] != parameter_key(self):
-            self.setup_step(rate=1.0 if self._step is None else self._step["rate"])
-        terms = self._step["terms"]
+        terms = self._current_step()["terms"]
         w = terms["C_real"].dtype  # the working precision (.to only when it differs)
         v = u if u.dtype == w else u.to(w)
         y, state = diag_step(terms, state, v)  # x = dA x + dB u, 2 Re(C x)
