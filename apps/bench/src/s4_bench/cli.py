@@ -51,7 +51,8 @@ QUICK = {
 
 def _usage() -> str:
     lines = [
-        "usage: s4-bench SUITE [--compare REF.json] [options]   (s4-bench SUITE --help)",
+        "usage: s4-bench SUITE [--compare REF.json] [--default-malloc] [options]   "
+        "(s4-bench SUITE --help)",
         "       s4-bench quick | all",
         "",
     ]
@@ -60,6 +61,9 @@ def _usage() -> str:
         f"  {'quick':<9} kernels, layers and step at small shapes (< 1 min), JSON under "
         "bench-results/quick/",
         f"  {'all':<9} every suite with its default (long) configuration",
+        "",
+        "  --default-malloc  keep glibc's malloc defaults (each large tensor page-faulted in);",
+        "                    otherwise s4_layers.retain_freed_memory() first, as s4-train does",
     ]
     return "\n".join(lines)
 
@@ -110,6 +114,12 @@ def main(argv: list[str] | None = None) -> int:
         print(_usage())
         return 0
     suite, rest = argv[0], argv[1:]
+    if "--default-malloc" in rest:  # measure with glibc's defaults (page faults included)
+        rest.remove("--default-malloc")
+    else:  # what s4-train does (s4_layers.memory): every side of a comparison alike
+        from s4_layers import retain_freed_memory
+
+        retain_freed_memory()
     if suite == "quick":
         folder = Path(_pop_option(rest, "--out-dir") or "bench-results/quick")
         return max(run_suite(s, [*QUICK[s], "--out", str(folder / f"{s}.json")]) for s in QUICK)

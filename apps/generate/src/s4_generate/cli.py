@@ -25,6 +25,7 @@ from typing import Any
 import torch
 
 from s4_generate.options import GenerateError, GenerateOptions, parse_options, split_argv
+from s4_layers import retain_freed_memory
 
 USAGE = __doc__.split("\n\n", 1)[1].split("Every", 1)[0].rstrip()
 
@@ -192,6 +193,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         print(f"usage:\n{USAGE}\n\noptions (key=value):\n{Options.__doc__}")
         return 0
+    retain_freed_memory()  # as s4-train does (s4_layers.memory): no page faults per tensor
     try:
         items, overrides = split_argv(argv)
         options = parse_options(items)

@@ -23,6 +23,7 @@ import torch
 from lightning.pytorch.callbacks.progress import ProgressBar
 from omegaconf import DictConfig, OmegaConf
 
+from s4_layers import retain_freed_memory
 from s4_train.callbacks import build_callbacks
 from s4_train.checkpoints import (
     check_resume_compatible,
@@ -106,6 +107,8 @@ def train(
         output.mkdir(parents=True, exist_ok=True)
     if cfg.train.num_threads is not None:
         torch.set_num_threads(int(cfg.train.num_threads))
+    if cfg.train.retain_freed_memory:  # glibc: no page faults on each step's activations
+        retain_freed_memory()
     pl.seed_everything(cfg.train.seed, workers=True, verbose=False)
 
     state = OmegaConf.to_container(cfg.train.state, resolve=True, enum_to_str=True)

@@ -476,13 +476,17 @@ class TrainLoopConfig:
     Lightning checkpoint (global step, optimizer, scheduler, loops and data position continue);
     ``last`` = the newest ``checkpoints/last.ckpt`` among the runs of this experiment (sibling
     folders of the output dir). ``test``: evaluate the best checkpoint on val and test after
-    fitting. ``num_threads``: torch CPU threads. ``nan_guard``: stop at the first non-finite
-    loss or weights (exit 3) instead of training on."""
+    fitting. ``num_threads``: torch CPU threads. ``retain_freed_memory``: keep the memory torch
+    frees for the next step's tensors instead of returning it to the OS (glibc only; see
+    ``s4_layers.retain_freed_memory``: about 2x on a long-sequence CPU step, where page faults
+    were half the time). ``nan_guard``: stop at the first non-finite loss or weights (exit 3)
+    instead of training on."""
 
     seed: int = 0
     ckpt: str | None = None
     test: bool = True
     num_threads: int | None = None
+    retain_freed_memory: bool = True
     nan_guard: bool = True
     continue_run: bool = True
     pretrained: str | None = None

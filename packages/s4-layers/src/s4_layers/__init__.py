@@ -18,6 +18,7 @@ from s4_layers.kernel_diag import SSMKernelDiag
 from s4_layers.kernel_dplr import STEP_MODES, SSMKernelDPLR
 from s4_layers.kernel_lssl import SSMKernelLSSL
 from s4_layers.lssl import LSSL
+from s4_layers.memory import retain_freed_memory
 from s4_layers.norm import NORMS, Normalization
 from s4_layers.optim import param_groups, register
 from s4_layers.pool import POOLS
@@ -62,6 +63,7 @@ __all__ = [
     "param_groups",
     "reference",
     "register",
+    "retain_freed_memory",
     "s4_block_param_count",
     "sashimi_param_count",
 ]
