@@ -79,14 +79,13 @@ class _PointwiseLinear(nn.Module):
             return apply_unless_identity(self.act, linear_step(self.linear, x))
         return self.act(self.linear(x))
 
-    def step_stage(self) -> Stage:
-        """This module on a step's (B, in) as a plain function (for a StepPlan)."""
-        return affine(self.linear, plain_activation(self.act))
-
 
 def _step_stage(module: nn.Module) -> Stage | None:
-    """A _PointwiseLinear's step function; None for an absent one (nn.Identity)."""
-    return None if isinstance(module, nn.Identity) else module.step_stage()
+    """A _PointwiseLinear on a step's (B, in) as a plain function (for a StepPlan); None for
+    an absent one (nn.Identity)."""
+    if isinstance(module, nn.Identity):
+        return None
+    return affine(module.linear, plain_activation(module.act))
 
 
 def length_mask(lengths, batch: int, L: int, device=None) -> torch.Tensor | None:
@@ -279,9 +278,9 @@ class S4Block(nn.Module):
             return None
         gate = None
         if self.gate is not None:
-            gate_in = self.input_gate.step_stage()
+            gate_in = _step_stage(self.input_gate)
             if hasattr(self, "output_gate"):
-                gate_out = self.output_gate.step_stage()
+                gate_out = _step_stage(self.output_gate)
                 gate = lambda x, y: gate_out(y) * gate_in(x)
             else:
                 gate = lambda x, y: y * gate_in(x)
@@ -289,7 +288,7 @@ class S4Block(nn.Module):
         return StepPlan(
             self,
             d_in=self.d_model,
-            pre=self.input_linear.step_stage() if self.bottleneck is not None else None,
+            pre=_step_stage(self.input_linear) if self.bottleneck is not None else None,
             gate=gate,
             post=(plain_activation(self.mult_act), _step_stage(self.output_linear)),
             **parts,

@@ -170,7 +170,7 @@ class FFTConv(nn.Module):
             "H": self.H,
             "N2": self.kernel.N // 2,
             "D": self.D,
-            "swap_channels": self.swap_channels,
+            "flatten": self._flatten if self.swap_channels else None,
             "conv": (plain_activation(self.activation),),
             "skipped": (self.dropout,),
         }

@@ -65,7 +65,8 @@ class StepPlan:
             ``holder.attribute`` (a kernel's ``_step_cache``, S4D's ``_step``): it holds
             ``"step"`` (a function of functional.step) and its ``"terms"``.
         d_in: features of the input x.  H, N2: the kernel's features and state size.
-        D: (channels, H) skip term (detached).  swap_channels: flatten (B, H, channels).
+        D: (channels, H) skip term (detached).  flatten: (B, channels, H) -> (B, features)
+            (the layer's own, e.g. FFTConv's channel order; default ``flatten(1, 2)``).
         pre: x -> v, the kernel's input (None: v = x).
         conv: stages after the skip (the activation).  gate: (x, y) -> y, or None.
         post: stages after the gate (mult_act, the output Linear and its activation).
@@ -82,7 +83,7 @@ class StepPlan:
         N2: int,
         D: torch.Tensor,
         *,
-        swap_channels: bool = False,
+        flatten: Stage | None = None,
         pre: Stage | None = None,
         conv: Sequence[Stage | None] = (),
         gate: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
@@ -96,7 +97,7 @@ class StepPlan:
         self.kernel_step, self.terms = cache["step"], cache["terms"]
         w = self.terms_dtype = _working_dtype(self.terms)
         self.d_in, self.H, self.N2, self.state_dtype = d_in, H, N2, complex_dtype_of(w)
-        self.D, self.swap_channels, self.contiguous = D.detach().to(w), swap_channels, contiguous
+        self.D, self.flatten, self.contiguous = D.detach().to(w), flatten, contiguous
         self.pre, self.gate = pre, gate
         self.conv = tuple(f for f in conv if f is not None)
         self.post = tuple(f for f in post if f is not None)
@@ -160,7 +161,7 @@ class StepPlan:
         v = x if self.pre is None else self.pre(x)
         y, state = self.kernel_step(self.terms, state, v)  # (B, channels, H)
         y = torch.addcmul(y, self.D, v.unsqueeze(1))  # + D v
-        y = (y.transpose(1, 2) if self.swap_channels else y).flatten(1, 2)  # (B, channels H)
+        y = y.flatten(1, 2) if self.flatten is None else self.flatten(y)  # (B, channels H)
         for f in self.conv:
             y = f(y)
         if self.gate is not None:
