@@ -80,3 +80,41 @@ def test_time_fn_measures_on_the_threads_torch_is_set_to():
             seen.clear()
     finally:
         torch.set_num_threads(before)
+
+
+def test_paired_times_interleaves_in_rotated_order_and_takes_ratios_within_rounds():
+    import time
+
+    import pytest
+
+    from s4_bench.common import paired_times
+
+    calls = []
+
+    def sleeper(name, seconds):
+        def fn():
+            calls.append(name)
+            time.sleep(seconds)
+
+        return fn
+
+    out = paired_times({"fast": sleeper("fast", 0.002), "slow": sleeper("slow", 0.006)}, 0.0, 4)
+    assert out["rounds"] == 4
+    assert calls[:2] == ["fast", "slow"]  # the warm-up calls
+    # rotated: fast first in even rounds, slow first in odd ones
+    assert calls[2:] == ["fast", "slow", "slow", "fast", "fast", "slow", "slow", "fast"]
+    assert len(out["seconds"]["fast"]) == len(out["seconds"]["slow"]) == 4
+    assert out["ratio_to_first"]["fast"] == 1.0
+    assert out["ratio_to_first"]["slow"] == pytest.approx(3.0, rel=0.5)
+    assert out["median_s"]["slow"] > out["median_s"]["fast"]
+
+
+def test_paired_times_rejects_bad_arguments():
+    import pytest
+
+    from s4_bench.common import paired_times
+
+    with pytest.raises(ValueError, match="at least one function"):
+        paired_times({})
+    with pytest.raises(ValueError, match="min_rounds >= 1"):
+        paired_times({"a": lambda: None}, 0.1, 0)

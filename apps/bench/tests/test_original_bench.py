@@ -41,7 +41,10 @@ def test_every_section_writes_rows_for_both_sides_and_a_summary(tmp_path):
             assert {(f"diag@B={B}", "original", r), (f"diag@B={B}", "ours", r)} <= steps
             assert (f"dplr-dense@B={B}", "original", r) in steps
             assert {(f"s4d@B={B}", "ours", r), (f"dplr-linear@B={B}", "ours", r)} <= steps
-    assert all(r["steps_per_s"] > 0 for r in report["step"])
+    assert all(r["steps_per_s"] > 0 and r["pairs"] >= 5 for r in report["step"])
+    # both sides' chunks were interleaved: ours carries the paired ratio where both ran
+    paired = {r["case"] for r in report["step"] if "paired_speedup" in r}
+    assert paired == {f"{k}@B={B}" for k in ("diag", "dplr-dense") for B in (1, 3)}
     # without pykeops the original runs its naive backend only, everywhere
     assert {r["backend"] for r in report["layers"] if r["impl"] == "original"} == {"naive", "-"}
     assert {r["backend"] for r in report["cauchy"] if r["impl"] == "original"} == {"naive"}
@@ -87,6 +90,21 @@ def test_summary_takes_the_originals_best_backend_per_round_and_the_median_over_
     assert rows["c"]["speedup"] == pytest.approx(4.5 / 2.5)
     assert rows["s"]["speedup"] == pytest.approx(2.5)  # steps/s: ours / original
     assert rows["k"]["ours_s"] == 0.4  # the ratio uses our torch backend
+
+
+def test_summary_prefers_the_median_of_paired_ratios_to_the_ratio_of_medians():
+    report = {
+        "step": [
+            {"case": "s", "impl": "original", "round": 0, "steps_per_s": 100.0},
+            {"case": "s", "impl": "ours", "round": 0, "steps_per_s": 250.0, "paired_speedup": 2.1},
+            {"case": "s", "impl": "original", "round": 1, "steps_per_s": 150.0},
+            {"case": "s", "impl": "ours", "round": 1, "steps_per_s": 240.0, "paired_speedup": 1.9},
+            {"case": "s", "impl": "ours", "round": 2, "steps_per_s": 260.0, "paired_speedup": 2.3},
+        ]
+    }
+    (row,) = original.summarise(report)
+    assert row["speedup"] == 2.1  # the median of 2.1, 1.9 and 2.3, not 250 / 125
+    assert row["ours_steps_per_s"] == 250.0 and row["original_steps_per_s"] == 125.0
 
 
 def test_the_originals_gpu_reductions_run_on_the_cpu_backend(monkeypatch):

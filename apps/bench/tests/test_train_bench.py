@@ -67,6 +67,7 @@ def test_plain_loop_matches_the_run_and_reports_the_ratio(tmp_path, capsys) -> N
     assert data["trainer_over_plain_loop"] == pytest.approx(
         data["trainer_seconds_per_epoch"] / data["plain_loop"]["seconds_per_epoch_best"]
     )
+    assert data["plain_loop_seconds_per_epoch"] == data["plain_loop"]["seconds_per_epoch_best"]
     assert "plain loop" in capsys.readouterr().out
 
 
@@ -82,6 +83,28 @@ def test_plain_loop_leaves_out_the_warmup_epoch_and_uses_the_run_schedule(tmp_pa
     assert data["trainer_over_plain_loop"] == pytest.approx(
         data["trainer"]["seconds_per_epoch_best"] / data["plain_loop"]["seconds_per_epoch_best"]
     )
+
+
+def test_rounds_repeat_the_pair_and_report_the_median_of_their_ratios(tmp_path, capsys) -> None:
+    out = tmp_path / "train.json"
+    argv = ["--out", str(out), "--run-dir", str(tmp_path / "run"), "--rounds", "3", *TINY]
+    assert train_bench.main(argv) == 0
+    data = json.loads(out.read_text())
+    rounds = data["rounds"]
+    assert len(rounds) == 3
+    for r in rounds:
+        best = r["trainer"]["seconds_per_epoch_best"], r["plain_loop"]["seconds_per_epoch_best"]
+        assert r["ratio"] == pytest.approx(best[0] / best[1])
+    assert data["trainer_over_plain_loop"] == sorted(r["ratio"] for r in rounds)[1]
+    assert (tmp_path / "run" / "round-1" / "results.json").is_file()
+    assert (tmp_path / "run" / "round-2" / "results.json").is_file()
+    assert "3 rounds: median ratio" in capsys.readouterr().out
+
+
+def test_rounds_below_one_are_an_error(tmp_path, capsys) -> None:
+    argv = ["--out", str(tmp_path / "t.json"), "--rounds", "0", *TINY]
+    assert train_bench.main(argv) == 2
+    assert "--rounds: expected >= 1" in capsys.readouterr().err
 
 
 def test_npz_task_runs_the_issue_case_on_synthetic_data(tmp_path) -> None:

@@ -6,6 +6,12 @@ picks the number of calls per measurement itself) on torch's current thread coun
 ``min_time`` seconds and reports the median and the best of the measured blocks, in
 seconds. Suites report ``*_s`` (median) and ``*_min_s`` (best); ratios are taken between
 configurations of the same run.
+
+Paired timing: :func:`paired_times` interleaves several functions call by call and takes the
+ratio within each round. On a shared host the speed drifts by 15-40 % over seconds to minutes,
+so two medians taken one after the other can differ by more than the effect being measured;
+calls a few milliseconds apart see the same host, and the median of their ratios cancels most
+of the drift.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import datetime as dt
 import json
 import os
 import platform
+import statistics
 import subprocess
 import threading
 import time
@@ -36,6 +43,55 @@ def time_fn(fn: Callable[[], Any], min_time: float = 0.2, warmup: bool = True) -
         "median_s": float(measurement.median),
         "min_s": float(min(measurement.times)),
         "runs": int(measurement.number_per_run * len(measurement.times)),
+    }
+
+
+def paired_times(
+    fns: dict[str, Callable[[], Any]], min_time: float = 1.0, min_rounds: int = 5
+) -> dict[str, Any]:
+    """Interleaved timing: each round calls every function once, in an order rotated from round
+    to round (none always runs first or right after the same other), until ``min_time`` seconds
+    of calls per function and at least ``min_rounds`` rounds. Each function should take a few
+    milliseconds (e.g. a chunk of steps); one warm-up call each first.
+
+    Returns ``{"rounds": n, "seconds": {name: [per round]}, "median_s": {name: median},
+    "ratio_to_first": {name: median over rounds of t_name / t_first}}`` (the first function in
+    ``fns`` is the reference; its own ratio is 1)."""
+    if not fns:
+        raise ValueError("paired_times: expected at least one function")
+    if min_time < 0 or min_rounds < 1:
+        raise ValueError(
+            "paired_times: expected min_time >= 0 and min_rounds >= 1, "
+            f"got {min_time}, {min_rounds}"
+        )
+    names = list(fns)
+    # CUDA calls return before the device finishes: wait for it around every timed call
+    sync = torch.cuda.synchronize if torch.cuda.is_initialized() else (lambda: None)
+    for fn in fns.values():
+        fn()
+    seconds: dict[str, list[float]] = {name: [] for name in names}
+    spent = 0.0
+    rounds = 0
+    while rounds < min_rounds or spent < min_time * len(names):
+        shift = rounds % len(names)
+        for name in names[shift:] + names[:shift]:
+            sync()
+            start = time.perf_counter()
+            fns[name]()
+            sync()
+            elapsed = time.perf_counter() - start
+            seconds[name].append(elapsed)
+            spent += elapsed
+        rounds += 1
+    first = seconds[names[0]]
+    return {
+        "rounds": rounds,
+        "seconds": seconds,
+        "median_s": {name: statistics.median(ts) for name, ts in seconds.items()},
+        "ratio_to_first": {
+            name: statistics.median(t / t0 for t, t0 in zip(ts, first))
+            for name, ts in seconds.items()
+        },
     }
 
 

@@ -10,6 +10,9 @@ figure to trust, and the median over rounds is the one reported. Sections (``--s
 - ``step``: steps/s of one ``step`` call on a (B, H) input, S4 diag and S4 DPLR (the original's
   ``nplr`` with its dense step, ``setup_step(mode="dense")``) at each ``--batches``; ours also S4D
   and the exact O(N r) DPLR step (the original has no faster DPLR step to set against them).
+  The two sides' chunks of 50 steps alternate (:func:`~s4_bench.common.paired_times`) and the
+  speedup is the median of the chunk pairs' ratios: a step is ~0.1-0.5 ms, and the host's speed
+  moves more between two one-second timings than between two chunks a few ms apart.
 - ``layers``: S4Block dplr / diag and S4D forward+backward at (B, H, L); the original once per
   CPU backend in ``--original-backends`` (its ``keops`` and ``naive``), the best of them is the
   one the ratio uses (the original's best CPU backend).
@@ -49,7 +52,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from s4_bench.common import metadata, print_table, time_fn, write_report
+from s4_bench.common import metadata, paired_times, print_table, time_fn, write_report
 
 SECTIONS = ("step", "layers", "cauchy", "trainstep", "epoch")
 # matched on (section, case); "> 1 is faster" for steps/s, "< 1 is faster" for seconds
@@ -191,30 +194,38 @@ def _step_label(kind: str, step_mode: str | None) -> str:
 
 
 def section_step(layers: Layers, args: argparse.Namespace) -> list[dict[str, Any]]:
-    from s4_bench.step import steps_per_second
+    """Steps/s of each case; where both sides run, their chunks of steps are interleaved
+    (:func:`~s4_bench.common.paired_times`) and ours carries ``paired_speedup``, the median
+    over chunk pairs of the original's time / ours."""
+    from s4_bench.step import step_chunk
 
-    H, N = args.d_model, args.d_state
-    both, ours_only = ("original", "ours"), ("ours",)
+    H, N, chunk = args.d_model, args.d_state, 50
+    both, ours_only = ("ours", "original"), ("ours",)
     # (kind, step mode, sides): ours alone for S4D and the O(N r) step (the original has none)
     cases = [("diag", None, both), ("dplr", "dense", both), ("s4d", None, ours_only),
              ("dplr", "linear", ours_only)]  # fmt: skip
     rows = []
     for B in args.batches:
         for kind, step_mode, sides in cases:
+            chunks = {}
             for impl in sides:
                 torch.manual_seed(0)
                 model = layers.build(impl, kind, H, N).eval()
-                rate = steps_per_second(model, step_mode, B, H, 50, "cpu", args.min_time)
-                rows.append(
-                    {
-                        "case": f"{_step_label(kind, step_mode)}@B={B}",
-                        "impl": impl,
-                        "kind": kind,
-                        "step_mode": step_mode,
-                        "B": B,
-                        "steps_per_s": rate,
-                    }
-                )
+                chunks[impl] = step_chunk(model, step_mode, B, H, chunk, "cpu")
+            timing = paired_times(chunks, args.min_time)
+            for impl in sides:
+                row = {
+                    "case": f"{_step_label(kind, step_mode)}@B={B}",
+                    "impl": impl,
+                    "kind": kind,
+                    "step_mode": step_mode,
+                    "B": B,
+                    "steps_per_s": chunk / timing["median_s"][impl],
+                    "pairs": timing["rounds"],
+                }
+                if impl == "ours" and "original" in sides:
+                    row["paired_speedup"] = timing["ratio_to_first"]["original"]
+                rows.append(row)
     return rows
 
 
@@ -387,7 +398,8 @@ _METRIC = {
 def summarise(report: dict[str, Any]) -> list[dict[str, Any]]:
     """Per (section, case): the median over rounds of ours (the ``torch`` backend for Cauchy)
     and of the original (its best backend in each round), and ``speedup`` = how many times
-    faster ours is (original time / ours, or ours steps/s / original's)."""
+    faster ours is: the median over rounds of ``paired_speedup`` where the rows have it (step:
+    interleaved chunks), else original time / ours, or ours steps/s / original's."""
     out = []
     for section in SECTIONS:
         metric = _METRIC[section]
@@ -400,13 +412,19 @@ def summarise(report: dict[str, Any]) -> list[dict[str, Any]]:
             rounds = per_case.setdefault(row["case"], {}).setdefault(row["impl"], {})
             value = row[metric]
             rounds[row["round"]] = best(rounds.get(row["round"], value), value)
+        paired: dict[str, list[float]] = {}
+        for row in report.get(section, []):
+            if "paired_speedup" in row:
+                paired.setdefault(row["case"], []).append(row["paired_speedup"])
         for case, sides in per_case.items():
             ours = statistics.median(sides["ours"].values()) if "ours" in sides else None
             orig = statistics.median(sides["original"].values()) if "original" in sides else None
             entry: dict[str, Any] = {"section": section, "case": case}
             entry["ours_steps_per_s" if rate else "ours_s"] = ours
             entry["original_steps_per_s" if rate else "original_s"] = orig
-            if ours and orig:
+            if case in paired:  # interleaved chunks: the median of their ratios
+                entry["speedup"] = statistics.median(paired[case])
+            elif ours and orig:
                 entry["speedup"] = ours / orig if rate else orig / ours
             out.append(entry)
     return out

@@ -11,6 +11,7 @@ figures measured on this project's 2-core CPU (issue 16, float32, H=256, N=64), 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -37,7 +38,9 @@ def build(name: str, H: int, N: int) -> tuple[torch.nn.Module, str | None]:
     return S4Block(H, mode="dplr", d_state=N), name.rsplit("-", 1)[1]
 
 
-def steps_per_second(model, step_mode, B, H, chunk, device, min_time) -> float:
+def step_chunk(model, step_mode, B, H, chunk, device) -> Callable[[], None]:
+    """A function that runs ``chunk`` consecutive ``model.step`` calls on (B, H) inputs from
+    the model's default state, with no autograd (the model's step set up first)."""
     x = torch.randn(chunk, B, H, device=device)
     with torch.no_grad():
         # no mode argument where the layer has a single step form (the original's diagonal
@@ -45,12 +48,17 @@ def steps_per_second(model, step_mode, B, H, chunk, device, min_time) -> float:
         model.setup_step() if step_mode is None else model.setup_step(mode=step_mode)
         state = model.default_state(B, device=device)
 
-        def run_chunk():
+    def run_chunk():
+        with torch.no_grad():
             s = state
             for t in range(chunk):
                 _, s = model.step(x[t], s)
 
-        timing = time_fn(run_chunk, min_time)
+    return run_chunk
+
+
+def steps_per_second(model, step_mode, B, H, chunk, device, min_time) -> float:
+    timing = time_fn(step_chunk(model, step_mode, B, H, chunk, device), min_time)
     return chunk / timing["median_s"]
 
 

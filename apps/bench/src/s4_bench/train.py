@@ -9,10 +9,12 @@ best checkpoint), loss, the chance level, epochs, steps and wall time, plus the 
 on. Unless ``--no-plain-loop``, it then trains the same network on the same data for the same
 epochs in a plain PyTorch loop (s4-train's own optimizer and lr schedule, gradient clipping, a
 validation pass per epoch, no Lightning) and reports both seconds per epoch and their ratio:
-the cost of the trainer itself. Both sides leave out the first (warm-up) epoch and report the
-best (and median) of the rest; s4-train's epochs are timed start to start, so its checkpoint
-writes and logging count. ``--npz-task`` runs the issue's case: ``experiment=npz`` on a
-synthetic 10-class task (4000 series of L=40, 63 steps per epoch).
+the cost of the trainer itself; ``--rounds R`` repeats the pair (s4-train, then the plain loop)
+R times and reports the median of the rounds' ratios, the figure to trust on a shared host
+whose speed drifts by as much as the overhead. Both sides leave out the first (warm-up) epoch
+and report the best (and median) of the rest; s4-train's epochs are timed start to start, so
+its checkpoint writes and logging count. ``--npz-task`` runs the issue's case:
+``experiment=npz`` on a synthetic 10-class task (4000 series of L=40, 63 steps per epoch).
 Needs s4-train installed (it is, in the workspace: ``nox -s bench -- train``).
 """
 
@@ -22,6 +24,7 @@ import argparse
 import json
 import os
 import platform
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -57,6 +60,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--npz-task",
         action="store_true",
         help="train experiment=npz on a synthetic 10-class task (4000 series, L=40; issue 16)",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="s4-train / plain-loop alternations (each a whole run of the experiment); the "
+        "overhead reported is the median of the rounds' ratios (1)",
     )
     parser.add_argument(
         "--short",
@@ -263,6 +273,9 @@ def main(argv: list[str] | None = None) -> int:
     overrides = list(args.overrides)
     if args.npz_task:
         overrides = [*_npz_task(run_dir.with_name(run_dir.name + "-data")), *overrides]
+    if args.rounds < 1:
+        print(f"s4-bench train: --rounds: expected >= 1, got {args.rounds}", file=sys.stderr)
+        return 2
     start = time.perf_counter()
     try:
         results = run_experiment(overrides, output_dir=run_dir)
@@ -273,20 +286,40 @@ def main(argv: list[str] | None = None) -> int:
     seconds = time.perf_counter() - start
     data = report(results, overrides, seconds)
     if not args.no_plain_loop and data["epochs"]:
-        trainer = _trainer_epochs(results)
-        plain = plain_loop(overrides, int(data["epochs"]))
-        data["trainer"] = trainer
-        data["trainer_seconds_per_epoch"] = trainer["seconds_per_epoch_best"]
-        data["plain_loop"] = plain
-        # best against best: the least-disturbed epoch of each (shared machines are noisy)
-        data["trainer_over_plain_loop"] = (
-            trainer["seconds_per_epoch_best"] / plain["seconds_per_epoch_best"]
+        rounds = []
+        for r in range(args.rounds):
+            if r:  # the same run again, in its own folder: s4-train, then the plain loop
+                results_r = run_experiment(overrides, output_dir=run_dir / f"round-{r}")
+            else:
+                results_r = results
+            trainer = _trainer_epochs(results_r)
+            plain = plain_loop(overrides, int(results_r["epochs"]))
+            # best against best: the least-disturbed epoch of each (shared machines are noisy)
+            ratio = trainer["seconds_per_epoch_best"] / plain["seconds_per_epoch_best"]
+            rounds.append({"trainer": trainer, "plain_loop": plain, "ratio": ratio})
+            print(
+                f"train: round {r}: s4-train {trainer['seconds_per_epoch_best']:.3f} s/epoch vs "
+                f"a plain loop {plain['seconds_per_epoch_best']:.3f} s/epoch (best epoch after "
+                f"the first; ratio {ratio:.3f}; both with a validation pass)"
+            )
+        data["trainer"] = rounds[0]["trainer"]
+        data["plain_loop"] = rounds[0]["plain_loop"]
+        data["trainer_seconds_per_epoch"] = statistics.median(
+            x["trainer"]["seconds_per_epoch_best"] for x in rounds
         )
-        print(
-            f"train: s4-train {trainer['seconds_per_epoch_best']:.3f} s/epoch vs a plain loop "
-            f"{plain['seconds_per_epoch_best']:.3f} s/epoch (best epoch after the first; ratio "
-            f"{data['trainer_over_plain_loop']:.3f}; both with a validation pass)"
+        data["plain_loop_seconds_per_epoch"] = statistics.median(
+            x["plain_loop"]["seconds_per_epoch_best"] for x in rounds
         )
+        # a ratio within each round (the two runs minutes apart at most), then their median:
+        # the host's speed drifts between rounds by as much as the overhead itself
+        data["trainer_over_plain_loop"] = statistics.median(x["ratio"] for x in rounds)
+        data["rounds"] = rounds
+        if args.rounds > 1:
+            each = ", ".join(f"{x['ratio']:.3f}" for x in rounds)
+            print(
+                f"train: {args.rounds} rounds: median ratio {data['trainer_over_plain_loop']:.3f} "
+                f"(rounds: {each})"
+            )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(data, indent=2) + "\n")
     acc = data["test_accuracy"]
