@@ -1,6 +1,9 @@
 """functional.step: the fused step forms against the float64 unrolled recurrence and against
 their plain twins; gradients; state layouts; the fast boundary check."""
 
+import copy
+import pickle
+
 import pytest
 import torch
 
@@ -108,6 +111,43 @@ def test_step_forms_gradcheck_float64(ref, form):
     assert torch.autograd.gradcheck(f, (x, u))
 
 
+@pytest.mark.parametrize("form", ["diag", "dense", "linear"])
+@pytest.mark.parametrize(("channels", "batch"), [(1, 1), (1, 5), (2, 2), (2, 3)])
+def test_step_forms_with_the_skip_term_equal_the_recurrence_float64(ref, form, channels, batch):
+    """With D, a form returns y + D u flattened channel-major to (batch, channels H): against
+    the float64 recurrence, with and without recycled states (batch == channels included:
+    the layouts are told apart by the form, not by the shapes)."""
+    s = ref.random_system("legs", 8, H=3, channels=channels, rank=1)
+    step, terms = _forms_of(ref, s)[form]
+    D = torch.randn(channels, 3, dtype=torch.float64)
+    P = None if form == "diag" else s.P
+    disc = "zoh" if form == "diag" else "bilinear"
+    x = x_ref = torch.randn(batch, 3, 4, dtype=torch.complex128)
+    for _ in range(3):
+        u = torch.randn(batch, 3, dtype=torch.float64)
+        with torch.no_grad():
+            y, x = step(terms, x, u, D)
+        y_ref, x_ref = ref.step(s.dt, s.A, s.B, s.C, u, x_ref, P=P, disc=disc)
+        expected = (torch.as_tensor(y_ref) + D * u.unsqueeze(1)).flatten(1, 2)  # (batch, c H)
+        assert y.shape == (batch, channels * 3)
+        assert ref.rel_err(y, expected) < 1e-12 and ref.rel_err(x, x_ref) < 1e-12
+
+
+@pytest.mark.parametrize("form", ["diag", "dense", "linear"])
+def test_step_forms_with_the_skip_term_gradcheck_float64(ref, form):
+    step, terms = _forms(ref)[form]
+    x, u = _inputs(2, 2, 3)
+    D = torch.randn(1, 2, dtype=torch.float64, requires_grad=True)
+    x.requires_grad_(True)
+    u.requires_grad_(True)
+
+    def f(x, u, D):
+        y, x_next = step(terms, x, u, D)
+        return y, torch.view_as_real(x_next)
+
+    assert torch.autograd.gradcheck(f, (x, u, D))
+
+
 def test_step_input_ok_accepts_only_what_the_full_checks_accept():
     state = torch.zeros(2, 3, 4, dtype=torch.complex64)
     u = torch.randn(2, 3)
@@ -190,6 +230,32 @@ def test_state_buffers_are_reused_only_once_dropped():
         del e
         assert all(pool.empty(shape, dt, dev).data_ptr() != e_ptr for _ in range(3))
         del loss
+
+
+def test_state_buffers_hold_their_views_and_still_recycle_only_dropped_states():
+    """Views derived once per buffer are handed back with it (and for the buffer as an old
+    state), are counted in its baseline (a dropped buffer is recycled, one whose storage the
+    caller still views is not), and are never pickled or copied."""
+    pool = StateBuffers(keep=2, views=lambda t: (torch.view_as_real(t), t[0]))
+    shape, dt, dev = torch.Size([2, 3, 4]), torch.complex64, torch.device("cpu")
+    a, (a_real, a0) = pool.empty_with_views(shape, dt, dev)
+    assert a_real.data_ptr() == a.data_ptr() and a_real.shape == (2, 3, 4, 2)
+    assert pool.views_of(a)[0] is a_real  # held, not derived again
+    assert pool.views_of(a.clone())[0] is not a_real  # not one of the pool's: derived
+    b = pool.empty(shape, dt, dev)
+    a_ptr = a.data_ptr()
+    del a, a_real, a0
+    c, (c_real, _) = pool.empty_with_views(shape, dt, dev)
+    assert c.data_ptr() == a_ptr and c_real.data_ptr() == a_ptr  # recycled with its views
+    del c_real
+    mine = c[1]  # the caller's own view of the storage
+    del c
+    d = pool.empty(shape, dt, dev)
+    assert d.data_ptr() not in (a_ptr, b.data_ptr()) and mine.data_ptr() != d.data_ptr()
+    twin = copy.deepcopy(pool)
+    restored = pickle.loads(pickle.dumps(StateBuffers(keep=3)))
+    assert twin._buffers == [] and restored._buffers == [] and restored.keep == 3
+    assert len(twin.empty_with_views(shape, dt, dev)[1]) == 2  # the same views function
 
 
 @pytest.mark.parametrize("form", ["diag", "dense", "linear"])

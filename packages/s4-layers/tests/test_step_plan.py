@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from s4_layers import S4D, FFTConv, S4Block, S4InputError
-from s4_layers.activations import gelu_torch_kernel, plain_activation
+from s4_layers.activations import gelu_torch_kernel, gelu_torch_kernel_, plain_activation
 from s4_layers.step_plan import StepPlan
 
 H, N = 8, 8
@@ -210,8 +210,22 @@ def test_gelu_torch_kernel_equals_gelu(shape):
     torch.testing.assert_close(gelu_torch_kernel(x64), F.gelu(x64), rtol=0, atol=0)
 
 
+@pytest.mark.parametrize("strided", [False, True])
+@pytest.mark.parametrize("shape", [(1, 256), (16, 256), (4, 7), (5,)])
+def test_gelu_torch_kernel_in_place_equals_gelu(shape, strided):
+    x = torch.randn(shape) * 3
+    if strided and x.dim() == 2:
+        x = x.t().contiguous().t()  # the H-major layout a step's bmm leaves
+    expected = F.gelu(x.double())
+    same = gelu_torch_kernel_(x)
+    assert same is x
+    assert (x.double() - expected).abs().max() < 1e-6
+
+
 def test_plain_activation_is_the_modules_function():
     x = torch.randn(3, 8)
     assert plain_activation(nn.Identity()) is None
+    assert plain_activation(nn.GELU(), inplace=True) is gelu_torch_kernel_  # only GELU's differs
+    assert plain_activation(nn.Tanh(), inplace=True) is not None
     for module in (nn.GELU(), nn.GELU(approximate="tanh"), nn.GLU(dim=1), nn.SiLU(), nn.Tanh()):
         torch.testing.assert_close(plain_activation(module)(x), module(x), rtol=1e-6, atol=1e-7)

@@ -17,6 +17,7 @@ weight (MKL's gemm is faster on it, and not slow on a strided input).
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from functools import cache
 from itertools import chain
 from typing import Any
@@ -94,15 +95,17 @@ def _storage_refs(t: torch.Tensor) -> int:
     return torch._C._storage_Use_Count(t.untyped_storage()._cdata)
 
 
-def _probe() -> tuple[int, int, int] | None:
-    """(Python refs, TensorImpl refs, storage refs) of a tensor held by one list only, measured
-    the way :meth:`StateBuffers._unused` measures; None when this torch lacks the counters (then
-    nothing is recycled)."""
-    probe = [torch.empty(1)]
+def _counts(buffers: list, i: int) -> tuple[int, int, int] | None:
+    """(Python refs, TensorImpl refs, storage refs) of ``buffers[i]``; None when this torch
+    lacks the counters (then nothing is recycled)."""
     try:
-        return _refcount(probe, 0), probe[0]._use_count(), _storage_refs(probe[0])
+        return _refcount(buffers, i), buffers[i]._use_count(), _storage_refs(buffers[i])
     except (AttributeError, RuntimeError):  # private counters: absent in some torch build
         return None
+
+
+def _no_views(t: torch.Tensor) -> tuple:
+    return ()
 
 
 class StateBuffers:
@@ -118,35 +121,69 @@ class StateBuffers:
     or array on its storage (views, ``.numpy()``). So a recycled buffer is never a tensor the
     caller can still read; only its identity (``id``, weak references) may repeat. Buffers are
     only used where no autograd graph is recorded (callers check).
+
+    ``views``: a function of a buffer to the views a step reads it through (e.g. its real
+    view), derived once per buffer and held here (``empty_with_views``, ``views_of``): each view
+    op costs ~2 us on this project's CPU, a step at B = 1 ~100 us. The references they hold
+    are counted in each buffer's baseline (the counts of a buffer held only by this object,
+    measured when it is made), so they never make a buffer look used or unused.
     """
 
-    _BASELINE = _probe()
-
-    def __init__(self, keep: int = 2) -> None:
+    def __init__(self, keep: int = 2, views: Callable[[torch.Tensor], tuple] | None = None):
         self.keep = keep  # the current state and the one before cover a plain step loop
+        self.views = views if views is not None else _no_views
         self._buffers: list[torch.Tensor] = []
+        self._extras: list[tuple[tuple, tuple[int, int, int] | None]] = []  # (views, baseline)
+
+    def __getstate__(self) -> dict:
+        # scratch storage: pickled, saved or deep-copied empty (its views alias its buffers,
+        # which torch.save refuses, and a copy would not be recycled anyway)
+        return {"keep": self.keep, "views": self.views}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(**state)
 
     def _unused(self, i: int) -> bool:
-        py, impl, storage = self._BASELINE  # type: ignore[misc]
+        baseline = self._extras[i][1]
+        if baseline is None:
+            return False
+        py, impl, storage = baseline
         # cheapest test first: the state the caller holds fails on its Python references
         b = self._buffers
         return (
             _refcount(b, i) == py and b[i]._use_count() == impl and _storage_refs(b[i]) == storage
         )
 
+    def empty_with_views(
+        self, shape: torch.Size, dtype: torch.dtype, device: torch.device
+    ) -> tuple[torch.Tensor, tuple]:
+        """An uninitialised tensor (a recycled buffer when one fits and is unused, else new)
+        and its ``views``."""
+        b = self._buffers
+        for i in range(len(b)):  # oldest first: the likeliest to be dropped
+            if self._unused(i) and b[i].shape == shape and b[i].dtype == dtype:
+                if b[i].device == device:
+                    b.append(b.pop(i))  # most recent last
+                    self._extras.append(self._extras.pop(i))
+                    return b[-1], self._extras[-1][0]
+        t = torch.empty(shape, dtype=dtype, device=device)
+        views = self.views(t)
+        b.append(t)
+        del t  # the baseline: held by this object (and its views) alone
+        self._extras.append((views, _counts(b, len(b) - 1)))
+        del b[: -self.keep], self._extras[: -self.keep]
+        return b[-1], views
+
     def empty(self, shape: torch.Size, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
         """An uninitialised tensor: a recycled buffer when one fits and is unused, else new."""
-        if self._BASELINE is not None:
-            b = self._buffers
-            for i in range(len(b)):  # oldest first: the likeliest to be dropped
-                if self._unused(i) and b[i].shape == shape and b[i].dtype == dtype:
-                    if b[i].device == device:
-                        b.append(b.pop(i))  # most recent last
-                        return b[-1]
-        t = torch.empty(shape, dtype=dtype, device=device)
-        self._buffers.append(t)
-        del self._buffers[: -self.keep]
-        return t
+        return self.empty_with_views(shape, dtype, device)[0]
+
+    def views_of(self, t: torch.Tensor) -> tuple:
+        """``views(t)``: the held ones when t is one of the buffers (a step's old state)."""
+        for i, held in enumerate(self._buffers):
+            if held is t:
+                return self._extras[i][0]
+        return self.views(t)
 
 
 def linear_step(linear: nn.Linear, x: torch.Tensor) -> torch.Tensor:

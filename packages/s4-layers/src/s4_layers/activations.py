@@ -50,16 +50,33 @@ def gelu_torch_kernel(x: torch.Tensor) -> torch.Tensor:
     return F.gelu(x)
 
 
-def plain_activation(module: nn.Module) -> Callable[[torch.Tensor], torch.Tensor] | None:
+def gelu_torch_kernel_(x: torch.Tensor) -> torch.Tensor:
+    r"""x = GELU(x) in place (exact, erf form), by torch's own kernel (see
+    :func:`gelu_torch_kernel`): a contiguous (B, features) x is written through one strided
+    view of its two halves, so no view is needed to read the result (each costs ~2 us where a
+    step's GELU costs ~2 us). Returns x."""
+    if x.dim() == 2 and x.shape[1] % 2 == 0 and x.is_contiguous():
+        batch, features = x.shape
+        g = x.as_strided((batch, features // 2, 2), (features, 1, features // 2))
+    else:  # a strided x already takes torch's kernel (and a 1-D or odd one is rare here)
+        g = x
+    F.gelu(g, out=g)
+    return x
+
+
+def plain_activation(
+    module: nn.Module, inplace: bool = False
+) -> Callable[[torch.Tensor], torch.Tensor] | None:
     """The function ``module.forward`` computes, for a step's (B, features) tensor, without
     ``nn.Module.__call__`` (hooks are the caller's to check): None for an identity,
-    :func:`gelu_torch_kernel` for the exact GELU, ``F.glu`` over the module's ``dim``, and the
+    :func:`gelu_torch_kernel` for the exact GELU (:func:`gelu_torch_kernel_` with
+    ``inplace``, for a tensor the caller owns), ``F.glu`` over the module's ``dim``, and the
     bound ``forward`` of anything else."""
     if isinstance(module, nn.Identity):
         return None
     if type(module) is nn.GELU:
         if module.approximate == "none":
-            return gelu_torch_kernel
+            return gelu_torch_kernel_ if inplace else gelu_torch_kernel
         return partial(F.gelu, approximate=module.approximate)
     if type(module) is nn.GLU:
         return partial(F.glu, dim=module.dim)

@@ -171,7 +171,7 @@ class FFTConv(nn.Module):
             "N2": self.kernel.N // 2,
             "D": self.D,
             "flatten": self._flatten if self.swap_channels else None,
-            "conv": (plain_activation(self.activation),),
+            "conv": (plain_activation(self.activation, inplace=True),),
             "skipped": (self.dropout,),
         }
 

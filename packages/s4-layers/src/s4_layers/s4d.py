@@ -132,7 +132,7 @@ class S4D(nn.Module):
         self._current_step()
         return StepPlan(
             self, (self, "_step"), self.H, self.H, self.N // 2, self.D.unsqueeze(0),
-            conv=(plain_activation(self.activation),),
+            conv=(plain_activation(self.activation, inplace=True),),
             post=(affine(self.output_linear, partial(F.glu, dim=-1)),),
             skipped=(self.dropout,),
         )  # fmt: skip

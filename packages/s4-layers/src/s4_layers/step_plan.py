@@ -7,8 +7,8 @@ the modules, the Python around them costs more than they do on this project's CP
 :class:`StepPlan` is that straight line:
 
     v = pre(x)                                   the bottleneck Linear, if any
-    y, state' = kernel_step(terms, state, v)     functional.step (diag, DPLR dense or linear)
-    y = flatten(y + D v)                         (B, channels * H)
+    y, state' = kernel_step(terms, state, v, D)  functional.step (diag, DPLR dense or linear),
+                                                 y = flatten(C x' + D v) (B, channels * H)
     y = act(y);  y = y * gate(x) if gated;  y = post(y)      plain functions of the modules
 
 built by the layer from its modules, holding the tensors it read. The layer runs it while it
@@ -26,6 +26,7 @@ functional forms, every module called, the full checks), which the tests hold eq
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from operator import attrgetter, is_
 from typing import Any
 
 import torch
@@ -35,6 +36,8 @@ from torch.nn.modules import module as _module_hooks
 from s4_layers._checks import complex_dtype_of
 
 Stage = Callable[[torch.Tensor], torch.Tensor]
+
+_version, _dtype, _data_ptr = attrgetter("_version"), attrgetter("dtype"), torch.Tensor.data_ptr
 
 
 def affine(linear: nn.Module, act: Stage | None = None) -> Stage:
@@ -68,7 +71,9 @@ class StepPlan:
         D: (channels, H) skip term (detached).  flatten: (B, channels, H) -> (B, features)
             (the layer's own, e.g. FFTConv's channel order; default ``flatten(1, 2)``).
         pre: x -> v, the kernel's input (None: v = x).
-        conv: stages after the skip (the activation).  gate: (x, y) -> y, or None.
+        conv: stages after the skip (the activation); they get a tensor of the plan's own, so
+            they may work in place (``plain_activation(m, inplace=True)``).
+        gate: (x, y) -> y, or None.
         post: stages after the gate (mult_act, the output Linear and its activation).
         skipped: dropout modules the plan leaves out: it applies only while none is training.
         contiguous: make the output contiguous (FFTConv's step contract).
@@ -98,30 +103,40 @@ class StepPlan:
         w = self.terms_dtype = _working_dtype(self.terms)
         self.d_in, self.H, self.N2, self.state_dtype = d_in, H, N2, complex_dtype_of(w)
         self.D, self.flatten, self.contiguous = D.detach().to(w), flatten, contiguous
+        # the step form adds D v and flattens itself (channel-major) unless the layer's own
+        # flatten differs from that (FFTConv's swapped channels, with more than one)
+        self.skip_in_step = flatten is None or self.D.shape[0] == 1
         self.pre, self.gate = pre, gate
         self.conv = tuple(f for f in conv if f is not None)
         self.post = tuple(f for f in post if f is not None)
         self.skipped = tuple(m for m in skipped if not isinstance(m, nn.Identity))
-        self._watch_tensors = []
-        self._watch_modules = []
+        watched: list[tuple[dict, str, Any]] = []  # (dict, key, what it held)
         hooks: list[dict] = [
             _module_hooks._global_forward_hooks,
             _module_hooks._global_forward_pre_hooks,
             _module_hooks._global_backward_hooks,
             _module_hooks._global_backward_pre_hooks,
         ]
+        tensors = []
         for m in owner.modules():
             for d in (m._parameters, m._buffers):
-                self._watch_tensors += [
-                    (d, n, t, (t._version, t.data_ptr(), t.dtype))
-                    for n, t in d.items()
-                    if t is not None
-                ]
-            self._watch_modules += [(m._modules, n, c) for n, c in m._modules.items()]
+                watched += [(d, n, t) for n, t in d.items() if t is not None]
+                tensors += [t for t in d.values() if t is not None]
+            watched += [(m._modules, n, c) for n, c in m._modules.items()]
             hooks += [m._forward_hooks, m._forward_pre_hooks, m._backward_hooks,
                       m._backward_pre_hooks]  # fmt: skip
         self._hooks = tuple(hooks)
-        self._tensors = tuple(t for _, _, t, _ in self._watch_tensors)
+        self._tensors = tuple(tensors)
+        self._dicts, self._names, self._held = (
+            (tuple(c) for c in zip(*watched, strict=True)) if watched else ((), (), ())
+        )
+        self._keys = self._tensor_keys()
+
+    def _tensor_keys(self) -> tuple[list, list, list]:
+        # C-level maps: current() runs every step, and a per-tensor loop in Python cost ~1 us
+        # a tensor on this project's CPU
+        ts = self._tensors
+        return list(map(_version, ts)), list(map(_data_ptr, ts)), list(map(_dtype, ts))
 
     def __reduce__(self):
         # not pickled with its layer (it holds closures): the layer rebuilds it at its next step
@@ -131,11 +146,8 @@ class StepPlan:
         """Nothing the plan read has changed (module docstring)."""
         return (
             self._cache_vars.get(self._cache_name) is self._cache
-            and all(
-                d.get(n) is t and (t._version, t.data_ptr(), t.dtype) == key
-                for d, n, t, key in self._watch_tensors
-            )
-            and all(d.get(n) is m for d, n, m in self._watch_modules)
+            and all(map(is_, map(dict.get, self._dicts, self._names), self._held))
+            and self._tensor_keys() == self._keys
         )
 
     def applies(self, x: Any, state: Any) -> bool:
@@ -159,10 +171,12 @@ class StepPlan:
     def __call__(self, x: torch.Tensor, state: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """x (B, d_in), state (B, H, N2) -> (y (B, features), next state)."""
         v = x if self.pre is None else self.pre(x)
-        y, state = self.kernel_step(self.terms, state, v)  # (B, channels, H)
-        y = torch.addcmul(y, self.D, v.unsqueeze(1))  # + D v
-        y = y.flatten(1, 2) if self.flatten is None else self.flatten(y)  # (B, channels H)
-        for f in self.conv:
+        if self.skip_in_step:
+            y, state = self.kernel_step(self.terms, state, v, self.D)  # (B, channels H), + D v
+        else:
+            y, state = self.kernel_step(self.terms, state, v)  # (B, channels, H)
+            y = self.flatten(torch.addcmul(y, self.D, v.unsqueeze(1)))  # + D v
+        for f in self.conv:  # y is the plan's own tensor here: these may work in place
             y = f(y)
         if self.gate is not None:
             y = self.gate(x, y)

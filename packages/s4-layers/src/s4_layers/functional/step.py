@@ -18,7 +18,11 @@ On CPU a complex einsum / bmm with a batch axis falls back to a loop over the ba
 contractions are real: ``x_real = view_as_real(x)`` interleaved, and a complex row w acts as
 ``2 Re(w x) = output_to_real(w) . x_real`` (see :mod:`s4_layers.functional.discretize`).
 The state (batch, H, N2) is read through its (H, batch, N) transposed real view, which bmm
-takes without a copy.
+takes without a copy; a recycled state's views are derived once and held with it.
+
+Given a layer's skip D (channels, H), each form returns y + D u flattened channel-major to
+(batch, channels * H), what the layer computes next: on CPU every view op costs ~2 us, so
+the (batch, channels, H) view and the flatten between are left out where the layout allows.
 
 The plain twins (reference forms, used by the tests): :func:`~s4_layers.functional.
 discretize.dplr_linear_step` (linear), the dense matrices of
@@ -43,34 +47,61 @@ def _by_channel(rows: torch.Tensor) -> torch.Tensor:
     return rows.permute(1, 2, 0).contiguous()
 
 
-def _h_major(x: torch.Tensor) -> torch.Tensor:
-    """state (batch, H, N2) complex -> its real view (H, batch, N) (no copy for a contiguous
-    state: bmm takes the strided batch axis as a leading dimension)."""
-    return complex_to_real(x).transpose(0, 1)
+def _state_views(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """state (batch, H, N2) complex -> its real views x_real (batch, H, N), x_cols (H, N, batch)
+    and x_rows (H, batch, N) (no copy for a contiguous state: bmm takes the strided ones as
+    they are). Derived once per recycled state (:class:`~s4_layers._step_cache.StateBuffers`)."""
+    x_real = complex_to_real(x)
+    return x_real, x_real.permute(1, 2, 0), x_real.transpose(0, 1)
 
 
 def _needs_graph(*tensors: torch.Tensor) -> bool:
     return torch.is_grad_enabled() and any(t.requires_grad for t in tensors)
 
 
-def _new_state(terms: dict, like: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
-    """An uninitialised (batch, H, N2) state of ``like``'s shape: a recycled buffer of the
-    ``terms``' :class:`~s4_layers._step_cache.StateBuffers` (a fresh 1 MB tensor each step
-    costs page faults). Only where no autograd graph is recorded."""
+def _pool(terms: dict) -> StateBuffers:
+    """The ``terms``' recycled states (a fresh 1 MB tensor each step costs page faults)."""
     pool = terms.get("states")
     if pool is None:
-        pool = terms["states"] = StateBuffers()
-    return pool.empty(like.shape, dtype, like.device)
+        pool = terms["states"] = StateBuffers(views=_state_views)
+    return pool
 
 
-def _decayed_state(terms: dict, a: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """a * x (a (H, N2), x (batch, H, N2) complex), unit stride along N2 (the callers update
-    its real view in place): written into a recycled state when no graph is recorded."""
+def _old_state_views(terms: dict, x: torch.Tensor) -> tuple:
+    """:func:`_state_views` of a step's input state: held by the pool when it is one of its
+    states (the state of the step before), else derived."""
+    pool = terms.get("states")
+    return _state_views(x) if pool is None else pool.views_of(x)
+
+
+def _decayed_state(terms: dict, a: torch.Tensor, x: torch.Tensor) -> tuple[torch.Tensor, tuple]:
+    """a * x (a (H, N2), x (batch, H, N2) complex) with unit stride along N2 (the callers
+    update its real view in place) and its :func:`_state_views`: written into a recycled state
+    when no graph is recorded."""
     if _needs_graph(a, x) or x.shape[1:] != a.shape:
         x = a * x
-        return x if x.stride(-1) == 1 else x.contiguous()
+        x = x if x.stride(-1) == 1 else x.contiguous()
+        return x, _state_views(x)
     dtype = a.dtype if x.dtype == a.dtype else torch.result_type(a, x)  # (an op: skip if equal)
-    return torch.mul(a, x, out=_new_state(terms, x, dtype))
+    x_new, views = _pool(terms).empty_with_views(x.shape, dtype, x.device)
+    return torch.mul(a, x, out=x_new), views
+
+
+def _flat_skip(y: torch.Tensor, D: torch.Tensor, u: torch.Tensor, order: str) -> torch.Tensor:
+    r"""y (H, channels, batch) (``order`` "hcb") or (H, batch, channels) ("hbc"), contiguous as
+    a bmm writes it, D (channels, H), u (batch, H) -> y + D u as (batch, channels * H),
+    channel-major.
+
+    One channel (the usual case) is a single strided view, y_{b h} at h * batch + b, so the
+    addition reads y where the bmm wrote it: each view op costs ~2 us here, a step at B = 1
+    ~100 us."""
+    H, batch = y.shape[0], u.shape[0]
+    if D.shape[0] == 1:
+        # kept H-major: the Linear after it is faster on this layout than on a contiguous copy
+        # (measured in a B = 4 and 16 S4Block step: 4-6 % and 1-4 %)
+        return torch.addcmul(y.as_strided((batch, H), (1, batch)), D, u)
+    y = y.permute(2, 1, 0) if order == "hcb" else y.permute(1, 2, 0)  # (batch, channels, H)
+    return torch.addcmul(y, D, u.unsqueeze(1)).flatten(1, 2)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -79,7 +110,7 @@ def _decayed_state(terms: dict, a: torch.Tensor, x: torch.Tensor) -> torch.Tenso
 
 def diag_step_terms(dA: torch.Tensor, dB: torch.Tensor, C: torch.Tensor) -> dict:
     r"""Terms of :func:`diag_step` from dA, dB (H, N2) complex and C (channels, H, N2):
-    dA, dB's real view (H, N2, 2), C_real = output_to_real(C) (channels, H, N) and its
+    dA, dB's real view (H, N), C_real = output_to_real(C) (channels, H, N) and its
     by-feature rows C_rows (H, channels, N), the left factor of the output's bmm over H."""
     C_real = output_to_real(C).contiguous()
     # rows with the plain strides (channels N, N, 1): MKL's bmm takes a (H, 1, N) left factor
@@ -88,17 +119,21 @@ def diag_step_terms(dA: torch.Tensor, dB: torch.Tensor, C: torch.Tensor) -> dict
                          device=C_real.device).copy_(C_real.transpose(0, 1))  # fmt: skip
     return {
         "dA": dA.contiguous(),
-        "dB_real": torch.view_as_real(dB.contiguous()),
+        "dB_real": complex_to_real(dB.contiguous()),
         "C_real": C_real,
         "C_rows": C_rows,
     }
 
 
-def diag_step(terms: dict, x: torch.Tensor, u: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    r"""x' = dA x + dB u,  y = 2 Re(C x') = C_real . x'_real.
+def diag_step(
+    terms: dict, x: torch.Tensor, u: torch.Tensor, D: torch.Tensor | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""x' = dA x + dB u,  y = 2 Re(C x') = C_real . x'_real  (+ D u).
 
     x (batch, H, N2) complex, u (batch, H) real in the working dtype ->
-    (y (batch, channels, H), x' (batch, H, N2) contiguous).
+    (y (batch, channels, H), x' (batch, H, N2) contiguous); with the skip D (channels, H),
+    y + D u flattened channel-major to (batch, channels * H) (what a layer's step computes
+    next, without the views between: see :func:`_flat_skip`).
 
     Three passes over the state (at B=16, H=256, N2=32 complex64 it is 1 MB, half of this
     CPU's 2 MB L2, so every pass and every temporary counts): the complex product, the
@@ -109,12 +144,12 @@ def diag_step(terms: dict, x: torch.Tensor, u: torch.Tensor) -> tuple[torch.Tens
     orientation of the bmm is MKL's fast one at channels 1-2 (B=16: 27 us against 66 us for
     x'_h (batch, N) @ C_h (N, channels); B=1 and 4: within 1 us).
     """
-    x = _decayed_state(terms, terms["dA"], x)  # a new tensor: no conjugate bit to resolve
-    x_real = torch.view_as_real(x)  # (batch, H, N2, 2)
+    x, (x_real, x_cols, _) = _decayed_state(terms, terms["dA"], x)  # new: no conjugate bit
     # + dB u in place on the real view (a complex dB * u temporary is one more pass)
-    x_real.addcmul_(terms["dB_real"], u[..., None, None])
-    # (the views in as few calls as possible: each costs ~2 us, a step at B=1 ~100 us)
-    y = torch.bmm(terms["C_rows"], x_real.flatten(-2).permute(1, 2, 0))  # (H, channels, batch)
+    x_real.addcmul_(terms["dB_real"], u.unsqueeze(-1))
+    y = torch.bmm(terms["C_rows"], x_cols)  # (H, channels, batch)
+    if D is not None:
+        return _flat_skip(y, D, u, "hcb"), x
     # y stays in the bmm's layout, viewed as (batch, channels, H): the layer's elementwise ops
     # keep that layout, and on it GELU runs torch's own kernel instead of oneDNN's, which
     # costs ~30 us a call more at B=16 once the state has swept the cache (measured; the two
@@ -143,25 +178,29 @@ def dplr_dense_step_terms(E: torch.Tensor, dB: torch.Tensor, C: torch.Tensor) ->
 
 
 def dplr_dense_step(
-    terms: dict, x: torch.Tensor, u: torch.Tensor
+    terms: dict, x: torch.Tensor, u: torch.Tensor, D: torch.Tensor | None = None
 ) -> tuple[torch.Tensor, torch.Tensor]:
     r"""x'_real = dA x_real + dB u,  y = C_real . x'_real = x_real (dA^T C_real^T) + u cB.
 
     One real bmm over H yields [x' - dB u, y - cB u]; the addition of dB u writes the new state
-    in its (batch, H, N) layout. Shapes as :func:`diag_step`.
+    in its (batch, H, N) layout. Shapes (and the skip D) as :func:`diag_step`.
     """
     G = terms["G"]
     N = G.shape[1]
-    z = torch.bmm(_h_major(x), G)  # (H, batch, N + channels)
-    y = torch.addcmul(z[..., N:], u.t().unsqueeze(-1), terms["cB"])
+    z = torch.bmm(_old_state_views(terms, x)[2], G)  # (H, batch, N + channels)
+    y = torch.addcmul(z[..., N:], u.t().unsqueeze(-1), terms["cB"])  # (H, batch, channels)
     xz = z[..., :N].transpose(0, 1)  # (batch, H, N)
     ud = u.unsqueeze(-1)
     if _needs_graph(xz, ud, terms["dB"]):
         x_real = torch.addcmul(xz, terms["dB"], ud).contiguous()
         x = torch.view_as_complex(x_real.unflatten(-1, (-1, 2)))
     else:  # out=: the transposing copy and the addition in one pass, into a recycled state
-        x = _new_state(terms, x, complex_dtype_of(xz.dtype))
-        torch.addcmul(xz, terms["dB"], ud, out=complex_to_real(x))
+        x, (x_real, _, _) = _pool(terms).empty_with_views(
+            x.shape, complex_dtype_of(xz.dtype), x.device
+        )
+        torch.addcmul(xz, terms["dB"], ud, out=x_real)
+    if D is not None:
+        return _flat_skip(y, D, u, "hbc"), x
     # y contiguous (batch, channels, H): the layer's ops after the kernel are slower on the
     # strided view (measured at B = 4)
     return y.permute(1, 2, 0).contiguous(), x
@@ -197,7 +236,7 @@ def dplr_linear_fused_terms(
     G = torch.cat([p_dt, pulled_back(p_dt), pulled_back(C_real)])  # (2r + channels, H, N)
     return {
         "D2a": D2a.contiguous(),  # the product D2a * x takes the layout of its operands
-        "D2dtB_real": lin["D2dtB"].contiguous(),
+        "D2dtB_real": lin["D2dtB"].flatten(-2).contiguous(),  # (H, N)
         "G": _by_channel(G),
         "pB": torch.einsum("rhn,hn->hr", p_dt, D2dtB).unsqueeze(1),  # (H, 1, r)
         "cB": torch.einsum("chn,hn->hc", C_real, D2dtB).unsqueeze(1),  # (H, 1, channels)
@@ -209,27 +248,28 @@ def dplr_linear_fused_terms(
 
 
 def dplr_linear_fused_step(
-    terms: dict, x: torch.Tensor, u: torch.Tensor
+    terms: dict, x: torch.Tensor, u: torch.Tensor, D: torch.Tensor | None = None
 ) -> tuple[torch.Tensor, torch.Tensor]:
     r"""The exact O(N r) bilinear step and its output (formulas in
     :func:`dplr_linear_fused_terms`): one bmm reads x, the new state is written by one complex
-    product, one addcmul and one rank-r update. Shapes as :func:`diag_step`."""
+    product, one addcmul and one rank-r update. Shapes (and the skip D) as :func:`diag_step`."""
     r = terms["M_T"].shape[-1]
-    z = torch.bmm(_h_major(x), terms["G"])  # (H, batch, 2r + channels)
+    z = torch.bmm(_old_state_views(terms, x)[2], terms["G"])  # (H, batch, 2r + channels)
     ut = u.t().unsqueeze(-1)  # (H, batch, 1)
     c = z[..., :r]
     s = torch.baddbmm(torch.addcmul(z[..., r : 2 * r], ut, terms["pB"]), c, terms["M_T"], alpha=-1)
     t = torch.baddbmm(c, s, terms["W_T"])
     y = torch.baddbmm(torch.addcmul(z[..., 2 * r :], ut, terms["cB"]), t, terms["CD2P_T"], alpha=-1)
-    x = _decayed_state(terms, terms["D2a"], x)  # updated in place below
-    torch.view_as_real(x).addcmul_(terms["D2dtB_real"], u[..., None, None])
+    x, (x_real, _, _) = _decayed_state(terms, terms["D2a"], x)  # updated in place below
+    x_real.addcmul_(terms["D2dtB_real"], u.unsqueeze(-1))
     # x' = x1 - sum_r t_r D2P_r in place, one elementwise update per rank (an in-place
-    # baddbmm on the strided view is a per-matrix loop); view, never reshape: a copy would
+    # baddbmm on the strided view is a per-matrix loop); views, never reshape: a copy would
     # drop the update
-    x_real = torch.view_as_real(x).view(*x.shape[:-1], -1)
     t_b = t.permute(2, 1, 0).unsqueeze(-1)  # (r, batch, H, 1)
     for k in range(r):
         x_real.addcmul_(t_b[k], terms["D2P"][k], value=-1)
+    if D is not None:
+        return _flat_skip(y, D, u, "hbc"), x
     return y.permute(1, 2, 0).contiguous(), x  # contiguous: see dplr_dense_step
 
 
