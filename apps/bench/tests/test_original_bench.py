@@ -53,9 +53,16 @@ def test_every_section_writes_rows_for_both_sides_and_a_summary(tmp_path):
         ("s4d-minimal", "original"), ("s4d-minimal", "ours"), ("s4-dplr", "original"),
         ("s4-dplr", "ours"), ("npz-task", "original"),
     }  # fmt: skip
+    # --epochs 2: one warm-up epoch each, then one pair of alternated epochs per round
     assert all(
-        len(r["epochs_s"]) == 2 and r["epoch_s"] == r["epochs_s"][1] for r in report["epoch"]
+        len(r["epochs_s"]) == 1 and r["epoch_s"] == r["epochs_s"][0] for r in report["epoch"]
     )
+    by_side = {(r["case"], r["impl"], r["round"]): r for r in report["epoch"]}
+    for case in ("s4d-minimal", "s4-dplr"):
+        for r in (0, 1):
+            ours, theirs = by_side[case, "ours", r], by_side[case, "original", r]
+            assert ours["paired_speedup"] == pytest.approx(theirs["epoch_s"] / ours["epoch_s"])
+            assert "paired_speedup" not in theirs
     summary = {(r["section"], r["case"]): r for r in report["summary"]}
     assert summary[("step", "diag@B=3")]["speedup"] > 0
     assert summary[("layers", "dplr@B=2,L=32")]["speedup"] > 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import pytest
 
@@ -99,6 +100,66 @@ def test_rounds_repeat_the_pair_and_report_the_median_of_their_ratios(tmp_path, 
     assert (tmp_path / "run" / "round-1" / "results.json").is_file()
     assert (tmp_path / "run" / "round-2" / "results.json").is_file()
     assert "3 rounds: median ratio" in capsys.readouterr().out
+
+
+def test_interleave_pairs_each_trainer_epoch_with_a_plain_epoch(tmp_path, capsys) -> None:
+    out = tmp_path / "train.json"
+    tiny = [o for o in TINY if not o.startswith("trainer.max_epochs")] + ["trainer.max_epochs=3"]
+    argv = ["--out", str(out), "--run-dir", str(tmp_path / "run"), "--interleave", *tiny]
+    assert train_bench.main(argv) == 0
+    data = json.loads(out.read_text())
+    (only,) = data["rounds"]
+    assert len(only["trainer"]["epoch_seconds"]) == len(only["plain_loop"]["epoch_seconds"]) == 3
+    pairs = only["pair_ratios"]
+    assert pairs == pytest.approx(
+        [t / p for t, p in zip(only["trainer"]["epoch_seconds"], only["plain_loop"]["epoch_seconds"])]
+    )
+    assert only["ratio"] == pytest.approx(sorted(pairs[1:])[0] / 2 + sorted(pairs[1:])[1] / 2)
+    assert data["trainer_over_plain_loop"] == only["ratio"]
+    assert data["global_step"] == 6  # the plain loop's epochs do not touch the run
+    assert "median of the epoch pairs' ratios" in capsys.readouterr().out
+
+
+def test_interleave_with_the_original_pairs_its_loop_too(tmp_path, capsys) -> None:
+    from pathlib import Path
+
+    fake = Path(__file__).parent / "fake_original"
+    out = tmp_path / "train.json"
+    small = [
+        "model.d_model=8", "model.n_layers=1", "model.layer.d_state=4", "trainer.max_epochs=2",
+        "trainer.limit_train_batches=2", "trainer.limit_val_batches=2",
+        "trainer.limit_test_batches=2", "trainer.num_sanity_val_steps=0",
+        "callbacks.progress_bar=none", "logger=none",
+    ]  # fmt: skip
+    argv = ["--out", str(out), "--run-dir", str(tmp_path / "run"), "--npz-task", "--interleave",
+            "--original-dir", str(fake), *small]  # fmt: skip
+    before = set(sys.modules)
+    try:
+        assert train_bench.main(argv) == 0
+    finally:  # load_original registers the original's modules (and src.models.nn)
+        for name in set(sys.modules) - before:
+            if name.split(".")[0] in {"s4_original", "s4d_original", "src"}:
+                del sys.modules[name]
+    data = json.loads(out.read_text())
+    (only,) = data["rounds"]
+    assert len(only["original"]["epoch_seconds"]) == 2
+    assert only["pair_ratio_to_originals"][1] == pytest.approx(
+        only["trainer"]["epoch_seconds"][1] / only["original"]["epoch_seconds"][1]
+    )
+    assert data["trainer_over_original_loop"] == only["ratio_to_original"]
+    assert "the original's plain loop" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--interleave", "--no-plain-loop"], "--interleave needs the plain loop"),
+        (["--original-dir", "x"], "--original-dir needs --interleave and --npz-task"),
+    ],
+)
+def test_interleave_option_errors(tmp_path, capsys, flags, message) -> None:
+    assert train_bench.main(["--out", str(tmp_path / "t.json"), *flags, *TINY]) == 2
+    assert message in capsys.readouterr().err
 
 
 def test_rounds_below_one_are_an_error(tmp_path, capsys) -> None:

@@ -80,6 +80,25 @@ def test_checkpoint_rebuilds_the_network(tiny_copying, tmp_path) -> None:
     assert out.shape == (3, 4, module.spec.d_output)
 
 
+def test_callers_callbacks_run_before_the_configs(tiny_copying, tmp_path) -> None:
+    import lightning.pytorch as pl
+
+    class Epochs(pl.Callback):
+        def __init__(self) -> None:
+            self.started: list[int] = []
+            self.position: int | None = None
+
+        def on_train_epoch_start(self, trainer, pl_module) -> None:
+            self.started.append(trainer.current_epoch)
+            self.position = trainer.callbacks.index(self)
+
+    seen = Epochs()
+    overrides = [o for o in tiny_copying if not o.startswith("trainer.max_epochs")]
+    results = run_experiment([*overrides, "trainer.max_epochs=2"], tmp_path, callbacks=[seen])
+    assert seen.started == [0, 1] and results["epochs"] == 2
+    assert seen.position == 0  # ahead of the guards, checkpoints and timers
+
+
 def _resume_overrides(tiny_copying: list[str], epochs: int) -> list[str]:
     return [
         *tiny_copying,

@@ -321,7 +321,10 @@ def section_trainstep(layers: Layers, args: argparse.Namespace) -> list[dict[str
     return rows
 
 
-def _epoch_seconds(net: nn.Module, data: dict, batch: int, epochs: int) -> list[float]:
+def _epoch_runner(net: nn.Module, data: dict, batch: int) -> Callable[[], None]:
+    """A function that runs one training epoch of ``net`` on ``data`` and a no-grad pass over
+    its val split (AdamW, shuffled batches in a seeded order)."""
+
     def loader(split, shuffle):
         x = torch.from_numpy(data[f"x_{split}"])[..., None]
         dataset = torch.utils.data.TensorDataset(x, torch.from_numpy(data[f"y_{split}"]))
@@ -330,9 +333,8 @@ def _epoch_seconds(net: nn.Module, data: dict, batch: int, epochs: int) -> list[
 
     train, val = loader("train", True), loader("val", False)
     optimizer = torch.optim.AdamW(net.parameters(), lr=1e-3, weight_decay=0.01)
-    times = []
-    for _ in range(epochs):
-        start = time.perf_counter()
+
+    def epoch() -> None:
         net.train()
         for x, y in train:
             optimizer.zero_grad(set_to_none=True)
@@ -342,11 +344,16 @@ def _epoch_seconds(net: nn.Module, data: dict, batch: int, epochs: int) -> list[
         with torch.no_grad():
             for x, _ in val:
                 net(x)
-        times.append(time.perf_counter() - start)
-    return times
+
+    return epoch
 
 
 def section_epoch(layers: Layers, args: argparse.Namespace) -> list[dict[str, Any]]:
+    """Seconds per epoch (training and a validation pass) of each case. Where both sides run,
+    their epochs alternate (:func:`~s4_bench.common.paired_times`: one warm-up epoch each, then
+    ``--epochs - 1`` pairs in a rotated order) and ours carries ``paired_speedup``, the median
+    over the pairs of the original's epoch time / ours: an epoch is 1-3 s, and the host's speed
+    moves by 15-40 % between two epochs a minute apart, less between neighbours."""
     from s4_bench.train_short import write_task
 
     # (name, kind, L, training series, val/test series each, batch, sides)
@@ -361,25 +368,30 @@ def section_epoch(layers: Layers, args: argparse.Namespace) -> list[dict[str, An
         path = write_task(Path(args.data_dir) / f"{name}-L{L}-{n_train}.npz", L, n_train, n_eval)
         with np.load(path) as archive:
             data = {k: archive[k] for k in archive.files}
+        runners = {}
         for impl in sides:
             torch.manual_seed(0)
             build = partial(layers.build, impl, kind, args.train_d_model, args.d_state)
-            net = Frame(build, 1, args.train_d_model)
-            times = _epoch_seconds(net, data, batch, args.epochs)
-            after = times[1:] or times  # the first epoch warms up
-            rows.append(
-                {
-                    "case": name,
-                    "impl": impl,
-                    "kind": kind,
-                    "L": L,
-                    "n_train": n_train,
-                    "batch": batch,
-                    "epoch_s": min(after),
-                    "epoch_median_s": statistics.median(after),
-                    "epochs_s": times,
-                }
-            )
+            runners[impl] = _epoch_runner(Frame(build, 1, args.train_d_model), data, batch)
+        timing = paired_times(runners, min_time=0.0, min_rounds=max(args.epochs - 1, 1))
+        seconds = timing["seconds"]
+        for impl in sides:
+            row = {
+                "case": name,
+                "impl": impl,
+                "kind": kind,
+                "L": L,
+                "n_train": n_train,
+                "batch": batch,
+                "epoch_s": min(seconds[impl]),
+                "epoch_median_s": statistics.median(seconds[impl]),
+                "epochs_s": seconds[impl],  # after the warm-up epoch
+            }
+            if impl == "ours" and "original" in seconds:
+                pairs = [o / t for o, t in zip(seconds["original"], seconds[impl], strict=True)]
+                row["paired_speedup"] = statistics.median(pairs)
+                row["pair_speedups"] = pairs
+            rows.append(row)
     return rows
 
 

@@ -73,7 +73,10 @@ def _run_of(ckpt_path: str | None) -> Path | None:
 
 
 def train(
-    cfg: DictConfig, output_dir: str | os.PathLike, validated: bool = False
+    cfg: DictConfig,
+    output_dir: str | os.PathLike,
+    validated: bool = False,
+    callbacks: Sequence[pl.Callback] = (),
 ) -> dict[str, Any]:
     """Fit, then (``train.test``) evaluate the best checkpoint on val and test.
 
@@ -84,7 +87,8 @@ def train(
     it, ``output_dir-N``) and ``interrupted`` (the signal number when stopped by SIGINT/SIGTERM:
     ``last_ckpt`` then holds the state at the last finished batch and no evaluation is run).
 
-    ``validated``: ``cfg`` already passed :func:`~s4_train.config.validate`.
+    ``validated``: ``cfg`` already passed :func:`~s4_train.config.validate`. ``callbacks``:
+    Lightning callbacks of the caller's (e.g. a benchmark's timer), run before the config's.
 
     Raises :class:`~s4_train.config.ConfigError` for an unusable config or checkpoint and
     :class:`~s4_train.guards.TrainingError` for a non-finite loss or weights.
@@ -158,6 +162,7 @@ def train(
         run_name=cfg.name,
         resume_step=int(saved["global_step"]) if continuing else None,
     )
+    extra = list(callbacks)
     callbacks = build_callbacks(
         _plain(cfg, "callbacks"), output, spec.output_kind, with_logger=bool(loggers)
     )
@@ -173,7 +178,7 @@ def train(
     trainer = pl.Trainer(
         **flags,
         logger=loggers or False,
-        callbacks=guards + callbacks,  # the guard runs before any checkpoint of a step
+        callbacks=extra + guards + callbacks,  # the guard runs before any checkpoint of a step
         default_root_dir=str(output),
         enable_progress_bar=any(isinstance(c, ProgressBar) for c in callbacks),
         enable_checkpointing=bool(ckpt_cfg.enabled),
@@ -233,7 +238,9 @@ def run_experiment(
     overrides: Sequence[str] = (),
     output_dir: str | os.PathLike = "outputs/run",
     config_dir: str | os.PathLike | None = None,
+    callbacks: Sequence[pl.Callback] = (),
 ) -> dict[str, Any]:
-    """``s4-train overrides...`` from Python: compose the config tree, then :func:`train`."""
+    """``s4-train overrides...`` from Python: compose the config tree, then :func:`train`
+    (with the extra Lightning ``callbacks``, if any)."""
     cfg = compose_config(overrides, config_dir=config_dir)
-    return train(cfg, output_dir)
+    return train(cfg, output_dir, callbacks=callbacks)
