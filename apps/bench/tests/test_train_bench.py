@@ -112,7 +112,10 @@ def test_interleave_pairs_each_trainer_epoch_with_a_plain_epoch(tmp_path, capsys
     assert len(only["trainer"]["epoch_seconds"]) == len(only["plain_loop"]["epoch_seconds"]) == 3
     pairs = only["pair_ratios"]
     assert pairs == pytest.approx(
-        [t / p for t, p in zip(only["trainer"]["epoch_seconds"], only["plain_loop"]["epoch_seconds"])]
+        [
+            t / p
+            for t, p in zip(only["trainer"]["epoch_seconds"], only["plain_loop"]["epoch_seconds"])
+        ]
     )
     assert only["ratio"] == pytest.approx(sorted(pairs[1:])[0] / 2 + sorted(pairs[1:])[1] / 2)
     assert data["trainer_over_plain_loop"] == only["ratio"]

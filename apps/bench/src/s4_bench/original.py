@@ -41,7 +41,6 @@ import importlib.util
 import logging
 import statistics
 import sys
-import time
 import types
 from collections.abc import Callable
 from functools import partial

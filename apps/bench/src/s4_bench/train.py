@@ -13,9 +13,9 @@ the cost of the trainer itself; ``--rounds R`` repeats the pair (s4-train, then 
 R times and reports the median of the rounds' ratios, the figure to trust on a shared host
 whose speed drifts by as much as the overhead; ``--interleave`` runs a plain-loop epoch before
 each s4-train epoch instead, in one run, and reports the median of the epoch pairs' ratios (the
-drift within a run, epoch to epoch, is then shared by each pair). Both sides leave out the first (warm-up) epoch
-and report the best (and median) of the rest; s4-train's epochs are timed start to start, so
-its checkpoint writes and logging count. ``--npz-task`` runs the issue's case:
+drift within a run, epoch to epoch, is then shared by each pair). Both sides leave out the
+first (warm-up) epoch and report the best (and median) of the rest; s4-train's epochs are timed
+start to start, so its checkpoint writes and logging count. ``--npz-task`` runs the issue's case:
 ``experiment=npz`` on a synthetic 10-class task (4000 series of L=40, 63 steps per epoch).
 Needs s4-train installed (it is, in the workspace: ``nox -s bench -- train``).
 """
@@ -201,7 +201,8 @@ class PlainLoop:
         self.per_epoch = [s["scheduler"] for s in schedulers if s.get("interval") != "step"]
 
     def epoch(self) -> float:
-        """One training epoch and a validation pass; returns its seconds."""
+        """One training epoch and a validation pass; returns its seconds (the two parts:
+        :attr:`last_parts`, {"train": s, "val": s})."""
         import torch
 
         start = time.perf_counter()
@@ -219,6 +220,7 @@ class PlainLoop:
                 optimizer.step()
                 for scheduler in self.per_step:
                     scheduler.step()
+        trained = time.perf_counter()
         network.eval()
         total, count = 0.0, 0
         with torch.no_grad():
@@ -230,7 +232,9 @@ class PlainLoop:
                 scheduler.step(total / max(count, 1))
             else:
                 scheduler.step()
-        return time.perf_counter() - start
+        end = time.perf_counter()
+        self.last_parts = {"train": trained - start, "val": end - trained}
+        return end - start
 
 
 def plain_loop(overrides: list[str], epochs: int) -> dict[str, Any]:
@@ -268,11 +272,25 @@ def interleaved(
     class PlainEpochsFirst(pl.Callback):
         def __init__(self) -> None:
             self.seconds: dict[str, list[float]] = {"trainer": [], **{k: [] for k in sides}}
+            # where each side's epoch went: training batches, validation, the rest (trainer:
+            # its epoch-end checkpoints and logging, from validation's end to the next epoch)
+            self.parts: dict[str, list[dict[str, float]]] = {"trainer": [], "plain_loop": []}
             self._start: float | None = None
+            self._marks: dict[str, float] = {}
 
         def _close(self) -> None:
             if self._start is not None:
-                self.seconds["trainer"].append(time.perf_counter() - self._start)
+                now = time.perf_counter()
+                self.seconds["trainer"].append(now - self._start)
+                val_start = self._marks.get("val_start", now)
+                val_end = self._marks.get("val_end", val_start)
+                self.parts["trainer"].append(
+                    {
+                        "train": val_start - self._start,
+                        "val": val_end - val_start,
+                        "rest": now - val_end,
+                    }
+                )
                 self._start = None
 
         def on_train_epoch_start(self, trainer, pl_module) -> None:
@@ -281,7 +299,17 @@ def interleaved(
             shift = len(self.seconds["plain_loop"]) % len(names)  # rotated: none always first
             for name in names[shift:] + names[:shift]:
                 self.seconds[name].append(sides[name]())
+            self.parts["plain_loop"].append(dict(loop.last_parts))
+            self._marks = {}
             self._start = time.perf_counter()
+
+        def on_validation_start(self, trainer, pl_module) -> None:
+            if self._start is not None:  # not the sanity check before the first epoch
+                self._marks["val_start"] = time.perf_counter()
+
+        def on_validation_end(self, trainer, pl_module) -> None:
+            if self._start is not None:
+                self._marks["val_end"] = time.perf_counter()
 
         def on_train_end(self, trainer, pl_module) -> None:
             self._close()
@@ -297,6 +325,15 @@ def interleaved(
             "epochs": n,
             "steps_per_epoch": loop.steps_per_epoch,
             **_best_after_warmup(seconds["plain_loop"]),
+        },
+        # the medians (after the warm-up epoch) of each part of an epoch, both sides
+        "parts": {
+            side: {
+                part: statistics.median(e[part] for e in (epochs[1:n] or epochs[:n]))
+                for part in epochs[0]
+            }
+            for side, epochs in timer.parts.items()
+            if epochs
         },
     }
     for side, key in (("plain_loop", "ratio"), ("original", "ratio_to_original")):
@@ -448,6 +485,13 @@ def main(argv: list[str] | None = None) -> int:
                 f"a plain loop {plain['seconds_per_epoch_best']:.3f} s/epoch (best); ratio "
                 f"{ratio:.3f} ({how}; both with a validation pass)"
             )
+            parts = rounds[-1].get("parts")
+            if parts:
+                shown = "; ".join(
+                    f"{side} " + " / ".join(f"{k} {v:.3f}" for k, v in split.items())
+                    for side, split in parts.items()
+                )
+                print(f"train: round {r}: an epoch's parts (median s): {shown}")
             if "ratio_to_original" in rounds[-1]:
                 print(
                     f"train: round {r}: s4-train / the original's plain loop (its S4D, "

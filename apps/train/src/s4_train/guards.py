@@ -48,8 +48,15 @@ def all_parameters_finite(
 
 
 class NonFiniteGuard(Callback):
-    """Stop with :class:`TrainingError` at the first training step whose loss (or, after the
-    optimizer step, whose weights) is not finite, naming the step and the last finite loss."""
+    """Stop with :class:`TrainingError` at the first training step whose loss is not finite,
+    naming the step, the last finite loss and any non-finite weights; the weights themselves
+    are checked at each training epoch end (before its checkpoints) and before every checkpoint
+    (:class:`FiniteModelCheckpoint`, :class:`LastCheckpoint`).
+
+    Why not the weights at every step: a step's check over every parameter costs ~0.3 ms on
+    this project's CPU, 1-1.5 % of a small model's step, and a non-finite weight shows in the
+    next step's loss anyway (NaN and Inf propagate through every layer here), where this guard
+    stops and names it."""
 
     def __init__(self, check_weights: bool = True) -> None:
         self.check_weights = check_weights
@@ -59,6 +66,11 @@ class NonFiniteGuard(Callback):
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self._params = list(pl_module.parameters())  # fixed for the run (the optimizer's too)
 
+    def _last(self) -> str:
+        if self.last_finite is None:
+            return "no finite loss before it"
+        return f"last finite loss {self.last_finite[1]:.6g} at step {self.last_finite[0]}"
+
     def on_train_batch_end(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, idx: int
     ) -> None:
@@ -67,26 +79,26 @@ class NonFiniteGuard(Callback):
             return
         value = float(loss.detach())
         step = int(trainer.global_step)
-        last = (
-            f"last finite loss {self.last_finite[1]:.6g} at step {self.last_finite[0]}"
-            if self.last_finite
-            else "no finite loss before it"
-        )
         if not math.isfinite(value):
+            bad = non_finite_parameters(pl_module)
+            weights = f"; non-finite weights now ({len(bad)} tensors, e.g. {bad[0]})" if bad else ""
             raise TrainingError(
                 f"non-finite training loss ({value}) at step {step} (epoch "
-                f"{trainer.current_epoch}, batch {idx}); {last}. Lower optimizer.lr / "
-                "model.layer.lr or set trainer.gradient_clip_val; no checkpoint was written "
-                "from this state"
+                f"{trainer.current_epoch}, batch {idx}); {self._last()}{weights}. Lower "
+                "optimizer.lr / model.layer.lr or set trainer.gradient_clip_val; no checkpoint "
+                "was written from this state"
             )
+        self.last_finite = (step, value)
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if self.check_weights and not all_parameters_finite(pl_module, self._params):
             bad = non_finite_parameters(pl_module)
             if bad:
                 raise TrainingError(
-                    f"non-finite weights after step {step} ({len(bad)} tensors, e.g. {bad[0]}); "
-                    f"{last}. Lower optimizer.lr / model.layer.lr"
+                    f"non-finite weights at the end of epoch {trainer.current_epoch} (step "
+                    f"{int(trainer.global_step)}; {len(bad)} tensors, e.g. {bad[0]}); "
+                    f"{self._last()}. Lower optimizer.lr / model.layer.lr"
                 )
-        self.last_finite = (step, value)
 
 
 class FiniteModelCheckpoint(ModelCheckpoint):

@@ -479,8 +479,9 @@ class TrainLoopConfig:
     fitting. ``num_threads``: torch CPU threads. ``retain_freed_memory``: keep the memory torch
     frees for the next step's tensors instead of returning it to the OS (glibc only; see
     ``s4_layers.retain_freed_memory``: about 2x on a long-sequence CPU step, where page faults
-    were half the time). ``nan_guard``: stop at the first non-finite loss or weights (exit 3)
-    instead of training on."""
+    were half the time). ``nan_guard``: stop at the first non-finite loss, or at non-finite weights
+    (checked at each epoch end and before every checkpoint), with exit 3 instead of training
+    on."""
 
     seed: int = 0
     ckpt: str | None = None
