@@ -145,6 +145,37 @@ def test_exp_steps_match_torch_exp() -> None:
     assert torch.equal(torch_backend._exp_steps(real, steps), torch.exp(real[:, :, None] * steps))
 
 
+@pytest.mark.parametrize("L", [1, 7, 40, 300])
+def test_real_output_factors_are_the_block_powers(L):
+    """The real-output forward's tables, built from one decay / phase table over the Q + Lc
+    steps: P[b, q, n] = exp(x_n q Lc) (contiguous, as the matmuls read it) and the rows
+    (2 Re, -2 Im) of exp(x_n j), equal to torch's complex exp in float64 and to float32
+    accuracy in complex64 (against the exp of the rounded input); decay factors below sqrt(tiny)
+    are flushed to 0 (see test_vanishing_decay_factors_are_flushed_not_subnormal)."""
+    g = torch.Generator().manual_seed(L)
+    x = torch.complex(
+        -0.3 * torch.rand(5, 9, generator=g, dtype=torch.float64),
+        8 * torch.randn(5, 9, generator=g, dtype=torch.float64),
+    )
+    lc, Q = torch_backend._vdm_split(L)
+    # the products x s are rounded in the working dtype: a relative error ~ |x s| eps
+    for dtype, rtol in ((torch.complex128, 1e-11), (torch.complex64, 1e-5)):
+        xd = x.to(dtype)
+        F = torch_backend._vdm_real_factors(xd, L)
+        xe = xd.to(torch.complex128)
+        flushed = 2 * torch.finfo(xd.real.dtype).tiny ** 0.5
+        P_ref = torch.exp(xe[:, None, :] * (torch.arange(Q, dtype=torch.float64) * lc)[:, None])
+        assert F["P"].shape == (5, Q, 9) and F["P"].is_contiguous()
+        assert ((F["P"].cdouble() - P_ref).abs() <= rtol * P_ref.abs() + flushed).all()
+        E = torch.exp(xe[:, :, None] * torch.arange(lc, dtype=torch.float64))  # (b, N, Lc)
+        rows_ref = torch.stack([2 * E.real, -2 * E.imag], dim=2).reshape(5, 18, lc)
+        assert F["fwd"].shape == (5, 18, lc)
+        assert (
+            (F["fwd"].double() - rows_ref).abs()
+            <= 2 * rtol * E.abs().repeat_interleave(2, dim=1) + 2 * flushed
+        ).all()
+
+
 def test_float32_vandermonde_phase_does_not_grow_with_l():
     """complex64 inputs, L = 8192, |Im x| up to 10: the phases x l are formed in float64, so
     the error stays at float32 rounding of the result instead of growing like l |x| 6e-8."""
