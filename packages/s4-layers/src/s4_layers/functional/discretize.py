@@ -27,7 +27,19 @@ def expm1_complex(x: torch.Tensor) -> torch.Tensor:
     """exp(x) - 1 for complex x without cancellation when |x| is small.
 
     Re: expm1(a) cos b - 2 sin^2(b/2);  Im: exp(a) sin b   (x = a + ib).
+
+    torch's own complex ``expm1`` is used where this torch has it (one op against the twelve
+    below, with the same accuracy: tested against the formula in float64); the formula is the
+    fallback.
     """
+    try:
+        return torch.expm1(x)
+    except (RuntimeError, NotImplementedError):  # pragma: no cover - torch without complex expm1
+        return _expm1_complex_parts(x)
+
+
+def _expm1_complex_parts(x: torch.Tensor) -> torch.Tensor:
+    """:func:`expm1_complex` from real ops (the formula of its docstring)."""
     a, b = x.real, x.imag
     re = torch.expm1(a) * torch.cos(b) - 2 * torch.sin(b / 2) ** 2
     im = torch.exp(a) * torch.sin(b)
