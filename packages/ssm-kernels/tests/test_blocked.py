@@ -145,10 +145,12 @@ def test_exp_steps_match_torch_exp() -> None:
     assert torch.equal(torch_backend._exp_steps(real, steps), torch.exp(real[:, :, None] * steps))
 
 
+@pytest.mark.parametrize("merged", [True, False], ids=["one-table", "two-tables"])
 @pytest.mark.parametrize("L", [1, 7, 40, 300])
-def test_real_output_factors_are_the_block_powers(L):
-    """The real-output forward's tables, built from one decay / phase table over the Q + Lc
-    steps: P[b, q, n] = exp(x_n q Lc) (contiguous, as the matmuls read it) and the rows
+def test_real_output_factors_are_the_block_powers(L, merged, monkeypatch):
+    """The real-output forward's tables, from one decay / phase table over the Q + Lc steps
+    (small tables) or two (forced here by the size limit): P[b, q, n] = exp(x_n q Lc)
+    (contiguous, as the matmuls read it) and the rows
     (2 Re, -2 Im) of exp(x_n j), equal to torch's complex exp in float64 and to float32
     accuracy in complex64 (against the exp of the rounded input); decay factors below sqrt(tiny)
     are flushed to 0 (see test_vanishing_decay_factors_are_flushed_not_subnormal)."""
@@ -158,6 +160,7 @@ def test_real_output_factors_are_the_block_powers(L):
         8 * torch.randn(5, 9, generator=g, dtype=torch.float64),
     )
     lc, Q = torch_backend._vdm_split(L)
+    monkeypatch.setattr(torch_backend, "_MERGED_TABLE_ELEMS", 1 << 30 if merged else 0)
     # the products x s are rounded in the working dtype: a relative error ~ |x s| eps
     for dtype, rtol in ((torch.complex128, 1e-11), (torch.complex64, 1e-5)):
         xd = x.to(dtype)

@@ -282,10 +282,33 @@ def _vdm_real_factors(X: torch.Tensor, L: int) -> dict[str, torch.Tensor]:
     (complex) and ``fwd`` (b, 2N, Lc) real, per n the rows (2 Re Ej_n, -2 Im Ej_n) of
     Ej = exp(X j) that take (re, im) pairs to 2 Re of the product.
 
-    Both come from one decay and phase table over the Q + Lc steps (q Lc, then j) and one cos
-    and sin of it: at short L these are ~30 small ops a call, bound by their count, not by
-    their size (measured at H=64, N/2=32, L=40: 36 ops in two tables, 21 in one)."""
+    Small tables (b N (Q + Lc) <= _MERGED_TABLE_ELEMS, e.g. short L) come from one decay and
+    phase table over the Q + Lc steps and one cos and sin of it: there the ~30 small ops of
+    two tables are bound by their count, not their size (measured at H=64, N/2=32, L=40: 0.69x
+    the time of two tables). Larger ones are two tables, each in the layout its matmul reads
+    (the merged table's strided writes cost more there: 1.1-1.4x at H=256, L=256-4096)."""
     lc, Q = _vdm_split(L)
+    b, N = X.shape
+    if b * N * (Q + lc) <= _MERGED_TABLE_ELEMS:
+        return _vdm_real_factors_merged(X, lc, Q)
+    q = torch.arange(Q, device=X.device, dtype=torch.float64) * lc
+    j = torch.arange(lc, device=X.device, dtype=torch.float64)
+    P = _exp_steps(X, q, steps_first=True)  # (b, Q, N)
+    # the rows (2 Re, -2 Im) of Ej = exp(X j) straight from its decay and phase: with the
+    # phase of conj(X), they are 2 r cos and 2 r sin (no complex Ej, no transposing copy)
+    decay, phase = _decay_phase(X.conj(), j)  # (b, N, Lc)
+    fwd = torch.empty(b, N, 2, lc, dtype=decay.dtype, device=X.device)
+    decay.mul_(2)
+    torch.mul(decay, torch.cos(phase), out=fwd[:, :, 0])
+    torch.mul(decay, torch.sin(phase), out=fwd[:, :, 1])
+    return {"P": P, "fwd": fwd.view(b, 2 * N, lc)}
+
+
+_MERGED_TABLE_ELEMS = 1 << 16  # the crossover measured on this project's CPU: ~1e5
+
+
+def _vdm_real_factors_merged(X: torch.Tensor, lc: int, Q: int) -> dict[str, torch.Tensor]:
+    """:func:`_vdm_real_factors` from one decay / phase table over the steps (q Lc, then j)."""
     b, N = X.shape
     decay, phase = _decay_phase(X, _vdm_steps(Q, lc, X.device))  # (b, N, Q + Lc)
     cos, sin = torch.cos(phase), torch.sin(phase)
