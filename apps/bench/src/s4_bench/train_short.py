@@ -2,7 +2,7 @@
 small d_model), each measured without Lightning so that only the layers' own cost shows:
 
 - ``epoch`` rows: a training epoch (plus a validation pass) of an s4-train backbone on a
-  synthetic 10-class task, trained by :func:`s4_bench.train.plain_loop` on the same network,
+  synthetic 10-class task, trained by :func:`s4_bench.plain_loop.plain_loop` on the same network,
   optimiser and schedule s4-train would build: ``s4d-minimal`` (L=40, 4000 training series)
   and ``s4-dplr`` (the S4 backbone, L=64, 1437 training sequences); d_model 64, 4 layers,
   batch 64. Best and median epoch after the first (warm-up) epoch.
@@ -50,7 +50,7 @@ def write_task(path: Path, L: int, n_train: int, n_eval: int, seed: int = 0) -> 
 
 
 def epoch_case(name: str, folder: Path, epochs: int) -> dict[str, Any]:
-    from s4_bench.train import plain_loop
+    from s4_bench.plain_loop import plain_loop
 
     model, L, n_train, n_eval = EPOCH_CASES[name]
     path = write_task(folder / f"{name}-L{L}.npz", L, n_train, n_eval)

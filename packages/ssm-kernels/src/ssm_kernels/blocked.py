@@ -212,9 +212,8 @@ def _flushed_exp(exponent: torch.Tensor) -> torch.Tensor:
 
 def _vdm_factors(X: torch.Tensor, lc: int, Q: int) -> tuple[torch.Tensor, torch.Tensor]:
     """P[b, n, q] = exp(X q Lc), Ej[b, n, j] = exp(X j); X (b, N)."""
-    q = torch.arange(Q, device=X.device, dtype=torch.float64) * lc
-    j = torch.arange(lc, device=X.device, dtype=torch.float64)
-    return _exp_steps(X, q), _exp_steps(X, j)
+    steps = _vdm_steps(Q, lc, X.device)
+    return _exp_steps(X, steps[:Q]), _exp_steps(X, steps[Q:])
 
 
 def _vdm_rows_per_chunk(E: int, N: int, L: int) -> int:
@@ -291,8 +290,8 @@ def _vdm_real_factors(X: torch.Tensor, L: int) -> dict[str, torch.Tensor]:
     b, N = X.shape
     if b * N * (Q + lc) <= _MERGED_TABLE_ELEMS:
         return _vdm_real_factors_merged(X, lc, Q)
-    q = torch.arange(Q, device=X.device, dtype=torch.float64) * lc
-    j = torch.arange(lc, device=X.device, dtype=torch.float64)
+    steps = _vdm_steps(Q, lc, X.device)
+    q, j = steps[:Q], steps[Q:]
     P = _exp_steps(X, q, steps_first=True)  # (b, Q, N)
     # the rows (2 Re, -2 Im) of Ej = exp(X j) straight from its decay and phase: with the
     # phase of conj(X), they are 2 r cos and 2 r sin (no complex Ej, no transposing copy)
@@ -345,12 +344,12 @@ def _vdm_real_backward_factor(fwd: torch.Tensor, with_l: bool) -> torch.Tensor:
     rows[:, 0].copy_(fwd.view(b, N2x // 2, 2, lc))
     rows[:, 0, :, 1].neg_()
     if with_l:
-        torch.mul(rows[:, 0], _steps_j(lc, fwd.dtype, fwd.device), out=rows[:, 1])
+        torch.mul(rows[:, 0], _arange_table(lc, fwd.dtype, fwd.device), out=rows[:, 1])
     return rows.view(b, -1, lc).transpose(1, 2)
 
 
 @functools.cache
-def _steps_j(n: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+def _arange_table(n: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
     """0, 1, ..., n - 1 (read-only, built once per length, dtype and device)."""
     return torch.arange(n, device=device, dtype=dtype)
 
@@ -399,7 +398,7 @@ def vandermonde_real_backward(
     parts = 1 + need_x  # M, and Mj when grad_X is needed
     rhs = _vdm_real_backward_factor(F["fwd"], with_l=need_x)
     if need_x:
-        qlc = _steps_j(Q, P.real.dtype, V.device)[:, None] * lc
+        qlc = _arange_table(Q, P.real.dtype, V.device)[:, None] * lc
     gv = torch.empty(RB, E, N, dtype=V.dtype, device=V.device) if need_v else None
     gx = torch.empty(RB, N, dtype=V.dtype, device=V.device) if need_x else None
     bc = _vdm_scratch_rows(RB, E * Q * (parts * N + N) + E * Q * lc // 2)
