@@ -145,38 +145,67 @@ def test_exp_steps_match_torch_exp() -> None:
     assert torch.equal(torch_backend._exp_steps(real, steps), torch.exp(real[:, :, None] * steps))
 
 
-@pytest.mark.parametrize("merged", [True, False], ids=["one-table", "two-tables"])
-@pytest.mark.parametrize("L", [1, 7, 40, 300])
-def test_real_output_factors_are_the_block_powers(L, merged, monkeypatch):
-    """The real-output forward's tables, from one decay / phase table over the Q + Lc steps
-    (small tables) or two (forced here by the size limit): P[b, q, n] = exp(x_n q Lc)
-    (contiguous, as the matmuls read it) and the rows
-    (2 Re, -2 Im) of exp(x_n j), equal to torch's complex exp in float64 and to float32
-    accuracy in complex64 (against the exp of the rounded input); decay factors below sqrt(tiny)
-    are flushed to 0 (see test_vanishing_decay_factors_are_flushed_not_subnormal)."""
+def _block_power_inputs(L: int) -> torch.Tensor:
     g = torch.Generator().manual_seed(L)
-    x = torch.complex(
+    return torch.complex(
         -0.3 * torch.rand(5, 9, generator=g, dtype=torch.float64),
         8 * torch.randn(5, 9, generator=g, dtype=torch.float64),
     )
+
+
+def _block_powers_ref(x: torch.Tensor, L: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """exp(x q Lc) (b, Q, N) and exp(x j) (b, N, Lc) in float64, of the rounded input x."""
     lc, Q = torch_backend._vdm_split(L)
-    monkeypatch.setattr(torch_backend, "_MERGED_TABLE_ELEMS", 1 << 30 if merged else 0)
+    xe = x.to(torch.complex128)
+    P = torch.exp(xe[:, None, :] * (torch.arange(Q, dtype=torch.float64) * lc)[:, None])
+    return P, torch.exp(xe[:, :, None] * torch.arange(lc, dtype=torch.float64))
+
+
+@pytest.mark.parametrize("L", [1, 7, 40, 300])
+def test_real_output_factors_are_the_block_powers(L):
+    """The two-table forward's factors: P[b, q, n] = exp(x_n q Lc) (contiguous, as the
+    matmuls read it) and the rows (2 Re, -2 Im) of exp(x_n j), equal to torch's complex exp
+    in float64 and to float32 accuracy in complex64 (against the exp of the rounded input);
+    decay factors below sqrt(tiny) are flushed to 0 (see
+    test_vanishing_decay_factors_are_flushed_not_subnormal)."""
+    x = _block_power_inputs(L)
+    lc, Q = torch_backend._vdm_split(L)
     # the products x s are rounded in the working dtype: a relative error ~ |x s| eps
     for dtype, rtol in ((torch.complex128, 1e-11), (torch.complex64, 1e-5)):
         xd = x.to(dtype)
         F = torch_backend._vdm_real_factors(xd, L)
-        xe = xd.to(torch.complex128)
+        P_ref, E = _block_powers_ref(xd, L)
         flushed = 2 * torch.finfo(xd.real.dtype).tiny ** 0.5
-        P_ref = torch.exp(xe[:, None, :] * (torch.arange(Q, dtype=torch.float64) * lc)[:, None])
         assert F["P"].shape == (5, Q, 9) and F["P"].is_contiguous()
         assert ((F["P"].cdouble() - P_ref).abs() <= rtol * P_ref.abs() + flushed).all()
-        E = torch.exp(xe[:, :, None] * torch.arange(lc, dtype=torch.float64))  # (b, N, Lc)
         rows_ref = torch.stack([2 * E.real, -2 * E.imag], dim=2).reshape(5, 18, lc)
         assert F["fwd"].shape == (5, 18, lc)
         assert (
             (F["fwd"].double() - rows_ref).abs()
             <= 2 * rtol * E.abs().repeat_interleave(2, dim=1) + 2 * flushed
         ).all()
+
+
+@pytest.mark.parametrize("L", [1, 7, 24, 40, 300])
+def test_short_tables_are_the_block_powers(L):
+    """The short tables: running products in float64 of exp(conj x) and exp(x Lc), so
+    Ejc2[b, j, n] = 2 conj(exp(x_n j)) and P[b, q, n] = exp(x_n q Lc) equal torch's complex
+    exp in float64 (to 1e-11: both round the phases x s, ~|x s| eps) and to one float32
+    rounding in complex64 (no error growth over the Q + Lc products); L = 24 has more blocks
+    than the block length (Q = 6, Lc = 4)."""
+    x = _block_power_inputs(L)
+    lc, Q = torch_backend._vdm_split(L)
+    for dtype, rtol in ((torch.complex128, 1e-11), (torch.complex64, 2 * 2.0**-24)):
+        xd = x.to(dtype)
+        Ejc2, P = torch_backend._vdm_short_tables(xd, lc, Q)
+        P_ref, E = _block_powers_ref(xd, L)
+        assert Ejc2.dtype == P.dtype == dtype
+        assert Ejc2.shape == (5, lc, 9) and P.shape == (5, Q, 9)
+        Ejc2_ref = 2 * E.conj().transpose(1, 2)
+        # + a subnormal-sized floor: complex64 keeps the products' underflow (not flushed)
+        floor = 4 * torch.finfo(xd.real.dtype).tiny
+        assert ((Ejc2.cdouble() - Ejc2_ref).abs() <= rtol * Ejc2_ref.abs() + floor).all()
+        assert ((P.cdouble() - P_ref).abs() <= rtol * P_ref.abs() + floor).all()
 
 
 def test_float32_vandermonde_phase_does_not_grow_with_l():
@@ -197,12 +226,15 @@ def test_float32_vandermonde_phase_does_not_grow_with_l():
     assert err < 2e-6, float(err)
 
 
+@pytest.mark.parametrize("short", [True, False], ids=["short-tables", "two-tables"])
 @pytest.mark.parametrize("L", [7, 64, 300])
 @pytest.mark.parametrize("grads", ["v", "x", "both"])
-def test_real_output_vandermonde_gradients_match_the_holomorphic_path(grads, L):
-    """conj=True on complex inputs runs the real-output Function (real matmuls): its value and
-    each gradient requested alone or together equal the holomorphic core's 2 Re(out) in
-    float64, with E=3 rows sharing each pole row and L not a multiple of the block (L=7, 300)."""
+def test_real_output_vandermonde_gradients_match_the_holomorphic_path(grads, L, short, monkeypatch):
+    """conj=True on complex inputs runs the real-output Function (real matmuls), on the short
+    tables or the two blocked ones (forced here by the size limit): its value and each
+    gradient requested alone or together equal the holomorphic core's 2 Re(out) in float64,
+    with E=3 rows sharing each pole row and L not a multiple of the block (L=7, 300)."""
+    monkeypatch.setattr(torch_backend, "_SHORT_TABLE_ELEMS", 1 << 30 if short else 0)
     g = torch.Generator().manual_seed(L)
     v = torch.randn(3, 4, 6, generator=g, dtype=torch.complex128)
     x = torch.complex(
@@ -224,9 +256,10 @@ def test_real_output_vandermonde_gradients_match_the_holomorphic_path(grads, L):
 
 
 def test_vanishing_decay_factors_are_flushed_not_subnormal():
-    """Fast-decaying modes at long L: the factors exp(Re(x) s) below sqrt(tiny) are exactly 0
-    (no subnormal floats reach the matmuls) and the complex64 result still matches the float64
-    sum to float32 accuracy."""
+    """Fast-decaying modes at long L: the two-table path's factors exp(Re(x) s) below
+    sqrt(tiny) are exactly 0 (no subnormal floats reach its large matmuls), and the complex64
+    result (here from the short tables, which keep the underflowing products) still matches
+    the float64 sum to float32 accuracy."""
     g = torch.Generator().manual_seed(1)
     N, L = 16, 4096
     x = torch.complex(-0.2 * torch.rand(2, N, generator=g), 5 * torch.randn(2, N, generator=g))

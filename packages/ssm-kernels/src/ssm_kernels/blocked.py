@@ -17,7 +17,9 @@ factor, both computed directly with exp (no long cumulative products, so no erro
 is then one batched complex matmul (E Q, N) @ (N, Lc); the transpose reduction
 sum_l u_l exp(x_n l) is the mirror matmul (E Q, Lc) @ (Lc, N) followed by a weighted sum over q.
 For conj=True on complex inputs both matmuls of the op and its backward are real ones (see
-``_VandermondeRealFn``). Memory is O(B N sqrt(L)) besides inputs and outputs.
+``_VandermondeRealFn``). Memory is O(B N sqrt(L)) besides inputs and outputs. Where the
+tables are small (short L, few rows) both come from one running product in float64 instead
+(``_vdm_short_tables``): there a call's cost is its number of ops.
 """
 
 from __future__ import annotations
@@ -277,19 +279,12 @@ def vandermonde_reduce_blocks(
 
 
 def _vdm_real_factors(X: torch.Tensor, L: int) -> dict[str, torch.Tensor]:
-    """The factors of the real-output forward for X (b, N) complex: P (b, Q, N) = exp(X q Lc)
-    (complex) and ``fwd`` (b, 2N, Lc) real, per n the rows (2 Re Ej_n, -2 Im Ej_n) of
-    Ej = exp(X j) that take (re, im) pairs to 2 Re of the product.
-
-    Small tables (b N (Q + Lc) <= _MERGED_TABLE_ELEMS, e.g. short L) come from one decay and
-    phase table over the Q + Lc steps and one cos and sin of it: there the ~30 small ops of
-    two tables are bound by their count, not their size (measured at H=64, N/2=32, L=40: 0.69x
-    the time of two tables). Larger ones are two tables, each in the layout its matmul reads
-    (the merged table's strided writes cost more there: 1.1-1.4x at H=256, L=256-4096)."""
+    """The factors of the real-output forward for X (b, N) complex beyond the short tables
+    (:func:`_vdm_short_fits`): P (b, Q, N) = exp(X q Lc) (complex) and ``fwd`` (b, 2N, Lc)
+    real, per n the rows (2 Re Ej_n, -2 Im Ej_n) of Ej = exp(X j) that take (re, im) pairs to
+    2 Re of the product. Two tables, each in the layout its matmul reads."""
     lc, Q = _vdm_split(L)
     b, N = X.shape
-    if b * N * (Q + lc) <= _MERGED_TABLE_ELEMS:
-        return _vdm_real_factors_merged(X, lc, Q)
     steps = _vdm_steps(Q, lc, X.device)
     q, j = steps[:Q], steps[Q:]
     P = _exp_steps(X, q, steps_first=True)  # (b, Q, N)
@@ -303,25 +298,127 @@ def _vdm_real_factors(X: torch.Tensor, L: int) -> dict[str, torch.Tensor]:
     return {"P": P, "fwd": fwd.view(b, 2 * N, lc)}
 
 
-_MERGED_TABLE_ELEMS = 1 << 16  # the crossover measured on this project's CPU: ~1e5
+# ------------------------------------------------------------------------------------------
+# short tables: the block powers as running products in float64
+#
+# At short L a call is bound by its number of ops, not their size (~5-10 us an op on this
+# project's CPU), and the strided writes of the two-table path's (2 Re, -2 Im) rows cost as
+# much as its arithmetic. Up to a table size (_vdm_short_fits) both tables are instead
+# running products of two bases, one cumprod in float64:
+#     Ejc2[b, j, n] = 2 conj(exp(x_n j)) = 2 exp(conj(x_n))^j,   P[b, q, n] = exp(x_n Lc)^q
+# (float64 keeps the Q + Lc products exact to the final rounding, so the phase error does not
+# grow with l). Both are (b, steps, N) complex, the layout whose real view the matmuls read
+# without a copy, and the factor 2 and the conjugate of the real output 2 Re(.) are in Ejc2:
+#     out[b, e, q Lc + j] = sum_n 2 Re(A Ej) = A_ri (E Q, 2N) @ Ejc2_ri^T (2N, Lc),  A = V P
+# since Re(A) 2 Re(Ej) - Im(A) 2 Im(Ej) pairs (Re A, Im A) with (Re, Im) of 2 conj(Ej).
+# The backward's reduction sum_j 2 h_j Ej is conjugated by the same table (see
+# vandermonde_short_backward). Decays are not flushed here: on this project's CPU a flush
+# costs more than the subnormal products it avoids (measured: a subnormal (64, 5, 64) matmul
+# 21 against 15 us, a flush of the (64, 2, 8, 32) table 45 us; the ratios in _vdm_short_fits
+# are with decays down to Re(x) = -0.5, most of whose products underflow at L = 4096).
+
+_SHORT_TABLE_ELEMS = 1 << 20  # float64 table entries (16 MB): see _vdm_short_fits
 
 
-def _vdm_real_factors_merged(X: torch.Tensor, lc: int, Q: int) -> dict[str, torch.Tensor]:
-    """:func:`_vdm_real_factors` from one decay / phase table over the steps (q Lc, then j)."""
+def _vdm_short_fits(b: int, N: int, lc: int, Q: int) -> bool:
+    """Whether the short tables serve (b, N) poles at block length Lc and Q blocks: their
+    float64 table (b, 2, max(Lc, Q), N) stays within _SHORT_TABLE_ELEMS, e.g. up to L = 4096
+    at H = 256, N/2 = 32. Measured against the two tables, forward + backward, one row: 0.80
+    (H = 64, L = 40), 0.81 (H = 64, L = 256), 0.73 (H = 64, L = 4096), 0.89 (H = 256,
+    L = 1024), 0.96 (H = 256, L = 4096); beyond the limit the two tables hold less scratch."""
+    return b * N * 2 * max(lc, Q) <= _SHORT_TABLE_ELEMS
+
+
+@functools.cache
+def _short_base_scales(lc: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """(2, 1) float64 scales of Re(x) and Im(x) in the two bases' exponents: conj(x) (1, -1)
+    and x Lc (Lc, Lc). Read-only, built once per block length and device."""
+    decay = torch.tensor([[1.0], [float(lc)]], dtype=torch.float64, device=device)
+    phase = torch.tensor([[-1.0], [float(lc)]], dtype=torch.float64, device=device)
+    return decay, phase
+
+
+def _vdm_short_tables(X: torch.Tensor, lc: int, Q: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Ejc2 (b, Lc, N) = 2 conj(exp(X j)) and P (b, Q, N) = exp(X q Lc) in X's complex dtype,
+    for X (b, N) complex: running products of exp(conj X) and exp(X Lc) in float64 (see the
+    comment above)."""
     b, N = X.shape
-    decay, phase = _decay_phase(X, _vdm_steps(Q, lc, X.device))  # (b, N, Q + Lc)
-    cos, sin = torch.cos(phase), torch.sin(phase)
-    # P = decay (cos + i sin) at the block starts, written (b, Q, N) through a transposed out=
-    P = torch.empty(b, Q, N, 2, dtype=decay.dtype, device=X.device)
-    d_q = decay[:, :, :Q]
-    torch.mul(d_q, cos[:, :, :Q], out=P[..., 0].transpose(1, 2))
-    torch.mul(d_q, sin[:, :, :Q], out=P[..., 1].transpose(1, 2))
-    # fwd rows: 2 Re Ej = 2 r cos, -2 Im Ej = -2 r sin (r, the phase: of the steps j)
-    fwd = torch.empty(b, N, 2, lc, dtype=decay.dtype, device=X.device)
-    d_j = decay[:, :, Q:].mul_(2)
-    torch.mul(d_j, cos[:, :, Q:], out=fwd[:, :, 0])
-    torch.mul(d_j, sin[:, :, Q:], out=fwd[:, :, 1]).neg_()
-    return {"P": torch.view_as_complex(P), "fwd": fwd.view(b, 2 * N, lc)}
+    steps = max(lc, Q, 2)  # step 1 holds the bases (written there even when L = 1)
+    decay_scale, phase_scale = _short_base_scales(lc, X.device)
+    exponent = X.real.double()[:, None, :] * decay_scale  # (b, 2, N)
+    phase = X.imag.double()[:, None, :] * phase_scale
+    decay = torch.exp(exponent)
+    table = torch.empty(b, 2, steps, N, dtype=torch.complex128, device=X.device)
+    parts = torch.view_as_real(table)
+    # the bases at step 1 (torch.polar computes the same ~2x slower), copied along the steps
+    torch.mul(decay, torch.cos(phase), out=parts[:, :, 1, :, 0])
+    torch.mul(decay, torch.sin(phase), out=parts[:, :, 1, :, 1])
+    table[:, :, 2:] = table[:, :, 1:2]
+    table[:, 0, 0] = 2  # the factor 2 of 2 conj(Ej), carried by the running product
+    table[:, 1, 0] = 1
+    table = table.cumprod_(dim=2).to(X.dtype)
+    return table[:, 0, :lc], table[:, 1, :Q]
+
+
+@functools.cache
+def _in_block_steps(Q: int, lc: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """j = l mod Lc for l < Q Lc, (Q Lc,) (read-only, built once per split)."""
+    return torch.arange(lc, device=device, dtype=dtype).repeat(Q)
+
+
+def vandermonde_short_forward(
+    V: torch.Tensor, P: torch.Tensor, Ejc2: torch.Tensor, L: int
+) -> torch.Tensor:
+    """out[b, e, l] = 2 Re(sum_n V[b, e, n] exp(X[b, n] l)) from the short tables
+    (:func:`_vdm_short_tables`); V (RB, E, N) complex. Returns (RB, E, L) real."""
+    RB, E, N = V.shape
+    Q, lc = P.shape[1], Ejc2.shape[1]
+    A = torch.empty(RB, E, Q, N, dtype=V.dtype, device=V.device)  # contiguous, as viewed below
+    torch.mul(V[:, :, None, :], P[:, None], out=A)
+    A_ri = torch.view_as_real(A).view(RB, E * Q, 2 * N)
+    rhs = torch.view_as_real(Ejc2).view(RB, lc, 2 * N).transpose(1, 2)  # (RB, 2N, Lc)
+    if Q * lc == L:  # the matmul writes the output rows in place
+        out = torch.empty(RB, E, L, dtype=V.real.dtype, device=V.device)
+        torch.bmm(A_ri, rhs, out=out.view(RB, E * Q, lc))
+        return out
+    return torch.bmm(A_ri, rhs).view(RB, E, Q * lc)[:, :, :L].contiguous()
+
+
+def vandermonde_short_backward(
+    h: torch.Tensor,
+    V: torch.Tensor,
+    P: torch.Tensor,
+    Ejc2: torch.Tensor,
+    L: int,
+    need_v: bool,
+    need_x: bool,
+) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+    """Gradients of :func:`vandermonde_short_forward` for grad_out h (RB, E, L) real, as
+    :func:`vandermonde_real_backward`: grad_V = conj(S), grad_X = conj(sum_e V T) with
+    S = sum_q P_q M_q, T = sum_q P_q (Mj_q + q Lc M_q), M_q = sum_j 2 h_(q Lc + j) Ej and
+    Mj_q = sum_j 2 h j Ej. One real matmul with Ejc2 yields conj(M) and conj(Mj):
+        conj(S) = sum_q conj(P_q) conj(M_q)
+        conj(T) = sum_q conj(P_q) (conj(Mj_q) + q Lc conj(M_q))
+    """
+    RB, E, N = V.shape
+    Q, lc = P.shape[1], Ejc2.shape[1]
+    parts = 1 + need_x  # h, and h j when grad_X is needed
+    make = torch.empty if Q * lc == L else torch.zeros  # zero tail beyond L
+    lhs = make(RB, parts, E, Q * lc, dtype=h.dtype, device=h.device)
+    lhs[:, 0, :, :L] = h
+    if need_x:
+        torch.mul(lhs[:, 0], _in_block_steps(Q, lc, h.dtype, h.device), out=lhs[:, 1])
+    rhs = torch.view_as_real(Ejc2).view(RB, lc, 2 * N)
+    prod = torch.bmm(lhs.view(RB, parts * E * Q, lc), rhs)  # (RB, parts E Q, 2N)
+    Mc = torch.view_as_complex(prod.view(RB, parts, E, Q, N, 2))  # conj(M), conj(Mj)
+    Pc = P.conj()[:, None]  # (RB, 1, Q, N)
+    gv = (Mc[:, 0] * Pc).sum(dim=2) if need_v else None
+    gx = None
+    if need_x:
+        starts = _arange_table(Q, h.dtype, h.device)[:, None] * lc  # q Lc, (Q, 1)
+        T_conj = torch.addcmul(Mc[:, 1], Mc[:, 0], starts).mul_(Pc).sum(dim=2)
+        gx = (V.conj() * T_conj).sum(dim=1)
+    return gv, gx
 
 
 @functools.cache
@@ -429,24 +526,33 @@ def vandermonde_real_backward(
 
 
 class _VandermondeRealFn(torch.autograd.Function):
-    """out[b, e, l] = 2 Re(sum_n V[b, e, n] exp(X[b, n] l)) for complex V, X (real out)."""
+    """out[b, e, l] = 2 Re(sum_n V[b, e, n] exp(X[b, n] l)) for complex V, X (real out):
+    short tables where they fit (:func:`_vdm_short_fits`), else the two blocked tables."""
 
     @staticmethod
     def forward(ctx, V, X, L):  # type: ignore[override]
+        lc, Q = _vdm_split(L)
+        ctx.L, ctx.short = L, _vdm_short_fits(X.shape[0], X.shape[1], lc, Q)
+        if ctx.short:
+            Ejc2, P = _vdm_short_tables(X, lc, Q)
+            ctx.save_for_backward(V, P, Ejc2)
+            return vandermonde_short_forward(V, P, Ejc2, L)
         F = _vdm_real_factors(X, L)
         ctx.save_for_backward(V, F["P"], F["fwd"])
-        ctx.L = L
         return vandermonde_real_forward(V, F, L)
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad_out):  # type: ignore[override]
-        V, P, fwd = ctx.saved_tensors
+        V, P, table = ctx.saved_tensors
         need_v, need_x = ctx.needs_input_grad[:2]
         if not (need_v or need_x):
             return None, None, None
         h = grad_out.contiguous()
-        gv, gx = vandermonde_real_backward(h, V, {"P": P, "fwd": fwd}, ctx.L, need_v, need_x)
+        if ctx.short:
+            gv, gx = vandermonde_short_backward(h, V, P, table, ctx.L, need_v, need_x)
+        else:
+            gv, gx = vandermonde_real_backward(h, V, {"P": P, "fwd": table}, ctx.L, need_v, need_x)
         return gv, gx, None
 
 
