@@ -3,6 +3,7 @@
 import pytest
 import torch
 
+import s4_layers.dropout as dropout_module
 from s4_layers.dropout import Dropout, StochasticDepth, TiedDropout, make_dropout
 
 
@@ -69,23 +70,45 @@ def test_elementwise_dropout_keeps_the_dtype(dtype):
     assert torch.allclose(y[kept].double(), (x[kept] * 2).double(), rtol=rtol)
 
 
-def test_cpu_mask_rate_and_scale_for_a_p_not_a_multiple_of_2_to_15():
-    """p = 0.1 is drawn as p' = round(p 2^15) / 2^15 (|p' - p| <= 2^-16) and kept values are
+def test_cpu_mask_rate_and_scale_for_a_p_not_a_multiple_of_2_to_16():
+    """p = 0.1 is drawn as p' = round(p 2^16) / 2^16 (|p' - p| <= 2^-17) and kept values are
     scaled by 1 / (1 - p'), so the mask's mean is exactly 1 in expectation."""
     torch.manual_seed(2)
     x = torch.ones(200_000, dtype=torch.float64)
     y = Dropout(0.1).train()(x)
-    p_drawn = round(0.1 * 2**15) / 2**15
-    assert abs(p_drawn - 0.1) <= 2**-16
+    p_drawn = round(0.1 * 2**16) / 2**16
+    assert abs(p_drawn - 0.1) <= 2**-17
     kept = y != 0
     n = x.numel()
     assert abs((~kept).sum().item() - p_drawn * n) < 5 * (n * p_drawn * (1 - p_drawn)) ** 0.5
     assert torch.allclose(y[kept], torch.full_like(y[kept], 1 / (1 - p_drawn)), rtol=1e-15)
-    # torch's generator governs the mask
+    # torch's generator governs the mask: its seed and its saved state
     torch.manual_seed(3)
     a = Dropout(0.3).train()(x)
     torch.manual_seed(3)
     assert torch.equal(a, Dropout(0.3).train()(x))
-    # a p that 15 bits would round to 1 goes to nn.Dropout (keeps (almost) nothing, no inf)
+    saved = torch.get_rng_state()
+    b = Dropout(0.3).train()(x)
+    assert not torch.equal(a, b)  # a fresh mask per call
+    torch.set_rng_state(saved)
+    assert torch.equal(b, Dropout(0.3).train()(x))
+    # a p that 16 bits would round to 1 goes to nn.Dropout (keeps (almost) nothing, no inf)
     z = Dropout(1 - 2**-20).train()(x)
     assert torch.isfinite(z).all() and (z == 0).float().mean() > 0.99
+
+
+def test_cpu_mask_bits_are_uniform_16_bit_lanes():
+    """The mask's 16-bit lanes (four per 64-bit word of SFC64) are uniform and independent of
+    their position in the word: a chi-square test over 64 bins per lane position, and the
+    lanes' top bits (the sign bits of the int16 compare) are fair."""
+    torch.manual_seed(4)
+    words = dropout_module._random_words(1 << 16)
+    assert words.dtype == torch.int64 and words.shape == (1 << 16,)
+    lanes = words.view(torch.int16).view(-1, 4).to(torch.int64) + 2**15  # (n, 4) in [0, 2^16)
+    for k in range(4):
+        counts = torch.bincount(lanes[:, k] >> 10, minlength=64).double()  # 64 bins
+        expected = lanes.shape[0] / 64
+        chi2 = float(((counts - expected) ** 2 / expected).sum())
+        assert chi2 < 120, (k, chi2)  # 63 degrees of freedom: p < 1e-5 beyond ~120
+        top = float((lanes[:, k] >= 2**15).double().mean())
+        assert abs(top - 0.5) < 5 * (0.25 / lanes.shape[0]) ** 0.5

@@ -330,12 +330,17 @@ def _vdm_short_fits(b: int, N: int, lc: int, Q: int) -> bool:
 
 
 @functools.cache
-def _short_base_scales(lc: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    """(2, 1) float64 scales of Re(x) and Im(x) in the two bases' exponents: conj(x) (1, -1)
-    and x Lc (Lc, Lc). Read-only, built once per block length and device."""
+def _short_table_constants(
+    lc: int, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Read-only, built once per block length and device: the (2, 1) float64 scales of Re(x)
+    and Im(x) in the two bases' exponents, conj(x) (1, -1) and x Lc (Lc, Lc), and the tables'
+    first entries (1, 2, 1, 1) complex128: 2 (the factor 2 of 2 conj(Ej), carried along the
+    running product) and 1."""
     decay = torch.tensor([[1.0], [float(lc)]], dtype=torch.float64, device=device)
     phase = torch.tensor([[-1.0], [float(lc)]], dtype=torch.float64, device=device)
-    return decay, phase
+    first = torch.tensor([2.0, 1.0], dtype=torch.complex128, device=device).view(1, 2, 1, 1)
+    return decay, phase, first
 
 
 def _vdm_short_tables(X: torch.Tensor, lc: int, Q: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -343,19 +348,16 @@ def _vdm_short_tables(X: torch.Tensor, lc: int, Q: int) -> tuple[torch.Tensor, t
     for X (b, N) complex: running products of exp(conj X) and exp(X Lc) in float64 (see the
     comment above)."""
     b, N = X.shape
-    steps = max(lc, Q, 2)  # step 1 holds the bases (written there even when L = 1)
-    decay_scale, phase_scale = _short_base_scales(lc, X.device)
-    exponent = X.real.double()[:, None, :] * decay_scale  # (b, 2, N)
-    phase = X.imag.double()[:, None, :] * phase_scale
-    decay = torch.exp(exponent)
-    table = torch.empty(b, 2, steps, N, dtype=torch.complex128, device=X.device)
-    parts = torch.view_as_real(table)
-    # the bases at step 1 (torch.polar computes the same ~2x slower), copied along the steps
-    torch.mul(decay, torch.cos(phase), out=parts[:, :, 1, :, 0])
-    torch.mul(decay, torch.sin(phase), out=parts[:, :, 1, :, 1])
-    table[:, :, 2:] = table[:, :, 1:2]
-    table[:, 0, 0] = 2  # the factor 2 of 2 conj(Ej), carried by the running product
-    table[:, 1, 0] = 1
+    steps = max(lc, Q, 2)
+    decay_scale, phase_scale, first = _short_table_constants(lc, X.device)
+    # the two bases (b, 2, N), float64 by promotion (torch.polar computes them ~2x slower)
+    decay = torch.mul(X.real[:, None, :], decay_scale).exp_()
+    phase = torch.mul(X.imag[:, None, :], phase_scale)
+    base = torch.complex(decay * torch.cos(phase), decay.mul_(torch.sin(phase)))
+    # [first, base, base, ...] along the steps in one write, then the running product
+    table = torch.cat(
+        [first.expand(b, 2, 1, N), base[:, :, None].expand(b, 2, steps - 1, N)], dim=2
+    )
     table = table.cumprod_(dim=2).to(X.dtype)
     return table[:, 0, :lc], table[:, 1, :Q]
 
