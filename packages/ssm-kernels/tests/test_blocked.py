@@ -115,11 +115,13 @@ def _peak_kib(backend: str) -> int:
 
 
 def test_peak_memory_far_below_naive():
-    """Forward+backward at H=64, N=64 (x2 conj), L=4096: naive holds several (64, 128, 4096)
-    complex64 tensors (268 MB each); the chunked backend must stay under 1/8 of naive."""
+    """Forward+backward at H=32, N=64 (x2 conj), L=4096: naive holds several (32, 128, 4096)
+    complex64 tensors (134 MB each); the chunked backend must stay under 1/8 of naive. (The
+    probe's guard asks for two of them: this host's proactive reclaim has measured naive's
+    peak as low as 391 MB, against 789 MB usually.)"""
     naive_kib = _peak_kib("naive")
     torch_kib = _peak_kib("torch")
-    assert naive_kib > 400_000, f"probe did not see naive's allocations ({naive_kib} KiB)"
+    assert naive_kib > 260_000, f"probe did not see naive's allocations ({naive_kib} KiB)"
     assert torch_kib * 8 < naive_kib, (torch_kib, naive_kib)
 
 
