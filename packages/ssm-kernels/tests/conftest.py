@@ -13,6 +13,8 @@ import numpy as np
 import pytest
 import torch
 
+from ssm_kernels.blocked import _vdm_split
+
 
 def _np(t: torch.Tensor) -> np.ndarray:
     return t.detach().resolve_conj().cpu().to(torch.complex128).numpy()
@@ -100,6 +102,23 @@ class S4Inputs:
         return torch.complex(real, imag).to(dtype)
 
 
+def block_power_inputs(L: int) -> torch.Tensor:
+    """(5, 9) complex128 exponents of the block-power tests, seeded by L."""
+    g = torch.Generator().manual_seed(L)
+    return torch.complex(
+        -0.3 * torch.rand(5, 9, generator=g, dtype=torch.float64),
+        8 * torch.randn(5, 9, generator=g, dtype=torch.float64),
+    )
+
+
+def block_powers_reference(x: torch.Tensor, L: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """exp(x q Lc) (b, Q, N) and exp(x j) (b, N, Lc) in float64, of the rounded input x."""
+    lc, Q = _vdm_split(L)
+    xe = x.to(torch.complex128)
+    P = torch.exp(xe[:, None, :] * (torch.arange(Q, dtype=torch.float64) * lc)[:, None])
+    return P, torch.exp(xe[:, :, None] * torch.arange(lc, dtype=torch.float64))
+
+
 @pytest.fixture
 def inputs(request) -> S4Inputs:
     # a different seed per test (fresh inputs), reproducible from the test's name
@@ -114,6 +133,8 @@ def refs():
         vandermonde = staticmethod(vandermonde_reference)
         vandermonde_transpose = staticmethod(vandermonde_transpose_reference)
         rel_err = staticmethod(rel_err)
+        block_power_inputs = staticmethod(block_power_inputs)
+        block_powers = staticmethod(block_powers_reference)
         tol = TOL
 
     return Refs

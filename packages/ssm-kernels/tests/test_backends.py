@@ -12,7 +12,7 @@ import torch
 from torch.autograd import gradcheck
 
 import ssm_kernels
-from ssm_kernels import blocked, conj_pair
+from ssm_kernels import blocked, conj_pair, vandermonde_short
 
 _STATUS = ssm_kernels.backends()
 
@@ -94,7 +94,7 @@ def test_cauchy_gradcheck(inputs, tiny_blocks, backend, conj, v_batch, w_batch, 
 @pytest.mark.parametrize("short", [True, False], ids=["short-tables", "two-tables"])
 def test_vandermonde_gradcheck(inputs, tiny_blocks, backend, conj, short, monkeypatch):
     # the real-output path (conj=True, "torch") on its short tables or its two blocked ones
-    monkeypatch.setattr(blocked, "_SHORT_TABLE_ELEMS", 1 << 30 if short else 0)
+    monkeypatch.setattr(vandermonde_short, "_SHORT_TABLE_ELEMS", 1 << 30 if short else 0)
     v = inputs.randn(2, 3, 4, dtype=C128).requires_grad_()
     x = inputs.exponents(3, 4, dtype=C128).requires_grad_()
     fn = lambda v, x: ssm_kernels.vandermonde(v, x, 11, conj=conj, backend=backend)

@@ -15,7 +15,7 @@ import torch
 
 import ssm_kernels
 from ssm_kernels import blocked as torch_backend
-from ssm_kernels import conj_pair, naive
+from ssm_kernels import conj_pair, naive, vandermonde_short
 
 
 @pytest.fixture(params=[(64, 5), (6, 4)], ids=["batch-length-blocks", "state-blocks"])
@@ -147,36 +147,20 @@ def test_exp_steps_match_torch_exp() -> None:
     assert torch.equal(torch_backend._exp_steps(real, steps), torch.exp(real[:, :, None] * steps))
 
 
-def _block_power_inputs(L: int) -> torch.Tensor:
-    g = torch.Generator().manual_seed(L)
-    return torch.complex(
-        -0.3 * torch.rand(5, 9, generator=g, dtype=torch.float64),
-        8 * torch.randn(5, 9, generator=g, dtype=torch.float64),
-    )
-
-
-def _block_powers_ref(x: torch.Tensor, L: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """exp(x q Lc) (b, Q, N) and exp(x j) (b, N, Lc) in float64, of the rounded input x."""
-    lc, Q = torch_backend._vdm_split(L)
-    xe = x.to(torch.complex128)
-    P = torch.exp(xe[:, None, :] * (torch.arange(Q, dtype=torch.float64) * lc)[:, None])
-    return P, torch.exp(xe[:, :, None] * torch.arange(lc, dtype=torch.float64))
-
-
 @pytest.mark.parametrize("L", [1, 7, 40, 300])
-def test_real_output_factors_are_the_block_powers(L):
+def test_real_output_factors_are_the_block_powers(L, refs):
     """The two-table forward's factors: P[b, q, n] = exp(x_n q Lc) (contiguous, as the
     matmuls read it) and the rows (2 Re, -2 Im) of exp(x_n j), equal to torch's complex exp
     in float64 and to float32 accuracy in complex64 (against the exp of the rounded input);
     decay factors below sqrt(tiny) are flushed to 0 (see
     test_vanishing_decay_factors_are_flushed_not_subnormal)."""
-    x = _block_power_inputs(L)
+    x = refs.block_power_inputs(L)
     lc, Q = torch_backend._vdm_split(L)
     # the products x s are rounded in the working dtype: a relative error ~ |x s| eps
     for dtype, rtol in ((torch.complex128, 1e-11), (torch.complex64, 1e-5)):
         xd = x.to(dtype)
         F = torch_backend._vdm_real_factors(xd, L)
-        P_ref, E = _block_powers_ref(xd, L)
+        P_ref, E = refs.block_powers(xd, L)
         flushed = 2 * torch.finfo(xd.real.dtype).tiny ** 0.5
         assert F["P"].shape == (5, Q, 9) and F["P"].is_contiguous()
         assert ((F["P"].cdouble() - P_ref).abs() <= rtol * P_ref.abs() + flushed).all()
@@ -186,28 +170,6 @@ def test_real_output_factors_are_the_block_powers(L):
             (F["fwd"].double() - rows_ref).abs()
             <= 2 * rtol * E.abs().repeat_interleave(2, dim=1) + 2 * flushed
         ).all()
-
-
-@pytest.mark.parametrize("L", [1, 7, 24, 40, 300])
-def test_short_tables_are_the_block_powers(L):
-    """The short tables: running products in float64 of exp(conj x) and exp(x Lc), so
-    Ejc2[b, j, n] = 2 conj(exp(x_n j)) and P[b, q, n] = exp(x_n q Lc) equal torch's complex
-    exp in float64 (to 1e-11: both round the phases x s, ~|x s| eps) and to one float32
-    rounding in complex64 (no error growth over the Q + Lc products); L = 24 has more blocks
-    than the block length (Q = 6, Lc = 4)."""
-    x = _block_power_inputs(L)
-    lc, Q = torch_backend._vdm_split(L)
-    for dtype, rtol in ((torch.complex128, 1e-11), (torch.complex64, 2 * 2.0**-24)):
-        xd = x.to(dtype)
-        Ejc2, P = torch_backend._vdm_short_tables(xd, lc, Q)
-        P_ref, E = _block_powers_ref(xd, L)
-        assert Ejc2.dtype == P.dtype == dtype
-        assert Ejc2.shape == (5, lc, 9) and P.shape == (5, Q, 9)
-        Ejc2_ref = 2 * E.conj().transpose(1, 2)
-        # + a subnormal-sized floor: complex64 keeps the products' underflow (not flushed)
-        floor = 4 * torch.finfo(xd.real.dtype).tiny
-        assert ((Ejc2.cdouble() - Ejc2_ref).abs() <= rtol * Ejc2_ref.abs() + floor).all()
-        assert ((P.cdouble() - P_ref).abs() <= rtol * P_ref.abs() + floor).all()
 
 
 def test_float32_vandermonde_phase_does_not_grow_with_l():
@@ -236,7 +198,7 @@ def test_real_output_vandermonde_gradients_match_the_holomorphic_path(grads, L, 
     tables or the two blocked ones (forced here by the size limit): its value and each
     gradient requested alone or together equal the holomorphic core's 2 Re(out) in float64,
     with E=3 rows sharing each pole row and L not a multiple of the block (L=7, 300)."""
-    monkeypatch.setattr(torch_backend, "_SHORT_TABLE_ELEMS", 1 << 30 if short else 0)
+    monkeypatch.setattr(vandermonde_short, "_SHORT_TABLE_ELEMS", 1 << 30 if short else 0)
     g = torch.Generator().manual_seed(L)
     v = torch.randn(3, 4, 6, generator=g, dtype=torch.complex128)
     x = torch.complex(
