@@ -431,10 +431,10 @@ class _VandermondeRealFn(torch.autograd.Function):
         need_v, need_x = ctx.needs_input_grad[:2]
         if not (need_v or need_x):
             return None, None, None
-        h = grad_out.contiguous()
-        if ctx.short:
-            gv, gx = vandermonde_short_backward(h, V, P, table, ctx.L, need_v, need_x)
+        if ctx.short:  # reads grad_out once, into its matmul operand: any strides
+            gv, gx = vandermonde_short_backward(grad_out, V, P, table, ctx.L, need_v, need_x)
         else:
+            h = grad_out.contiguous()
             gv, gx = vandermonde_real_backward(h, V, {"P": P, "fwd": table}, ctx.L, need_v, need_x)
         return gv, gx, None
 

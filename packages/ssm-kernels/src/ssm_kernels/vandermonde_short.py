@@ -106,7 +106,8 @@ def vandermonde_short_backward(
     need_v: bool,
     need_x: bool,
 ) -> tuple[torch.Tensor | None, torch.Tensor | None]:
-    """Gradients of :func:`vandermonde_short_forward` for grad_out h (RB, E, L) real, as
+    """Gradients of :func:`vandermonde_short_forward` for grad_out h (RB, E, L) real (any
+    strides: it is read once, into the matmul operand), as
     :func:`ssm_kernels.blocked.vandermonde_real_backward`: grad_V = conj(S) and
     grad_X = conj(sum_e V T) with
     S = sum_q P_q M_q, T = sum_q P_q (Mj_q + q Lc M_q), M_q = sum_j 2 h_(q Lc + j) Ej and
