@@ -34,9 +34,9 @@ at L/2 roots of unity and log2 L dense (N, N) squarings for C (I - Abar^L).
 
 Nothing is cancelled (decaying terms only, no I - Abar^L), no (N, N) matrix is formed; the
 cost is that of a few Vandermonde sums and FFT convolutions of length L. The state paths run
-in float64 (their working precision); the kernel runs only its Vandermonde sums in the input's
-precision and its series algebra in float64 (see :func:`dplr_kernel_feedback`). Both return
-the input's precision.
+in float64 (their working precision); the kernel runs its Vandermonde sums and the adjoint of
+its series algebra in the input's precision, and the forward series algebra in float64 (see
+:func:`dplr_kernel_feedback`). Both return the input's precision.
 """
 
 from __future__ import annotations
@@ -100,7 +100,7 @@ def _series_inverse(h: torch.Tensor, L: int) -> torch.Tensor:
     """
     eye = torch.eye(h.shape[0], dtype=h.dtype, device=h.device)[..., None]
     F_neg = _first_plus_z(eye.expand(h.shape[:-1]), h).neg_()  # -(I + z H)
-    G = h.new_zeros(*h.shape[:-1], 2 * L)
+    G = F_neg.new_zeros(*h.shape[:-1], 2 * L)
     G[..., 0] = eye
     m = 1
     while m < L:
@@ -118,9 +118,11 @@ def _series_inverse(h: torch.Tensor, L: int) -> torch.Tensor:
     return G
 
 
-# Channels x L per block of the kernel's series algebra (each channel's is independent):
-# its (..., 2L) float64 buffers are then ~2 MB, and its dozen passes over them run in cache
-# (measured at H = 256, L = 4096, fwd+bwd: 141-157 ms in one block, 128-139 ms in 32-64).
+# Channels x L per block of the kernel's series algebra after Newton's iteration (each
+# channel's is independent): its (..., 2L) float64 buffers are then ~2 MB. Measured at H = 256,
+# L = 4096, kernel fwd+bwd: 88-90 ms in blocks of 32-64 channels, 91-93 in one block, 106-108
+# in blocks of 8. Newton's iteration itself runs on all channels at once: its first doublings
+# are a dozen ops on short series each, which blocks would repeat per block (-5 % measured).
 _SOLVE_BLOCK = 1 << 17
 
 
@@ -129,14 +131,15 @@ def _channel_blocks(H: int, L: int) -> list[slice]:
     return [slice(h0, min(H, h0 + step)) for h0 in range(0, H, step)]
 
 
-def _solve(sums, beta, r, c, K):
-    """One block of channels of :class:`_FeedbackSolve`'s forward: writes K (c, Hb, L), returns
-    the spectra its backward needs, G_f (r, r, Hb, F), T_f (r, Hb, F), kC_f (c, r, Hb, F)."""
+def _solve(sums, G, beta, r, c, K):
+    """One block of channels of :class:`_FeedbackSolve`'s forward, given the inverse series G
+    (r, r, Hb, 2L) zero-padded: writes K (c, Hb, L), returns the spectra its backward needs,
+    G_f (r, r, Hb, F), T_f (r, Hb, F), kC_f (c, r, Hb, F)."""
     L = sums.shape[-1]
-    h, g, e, kC = sums.split([r * r, r, c, c * r])
-    G_f = torch.fft.rfft(_series_inverse(h.unflatten(0, (r, r)), L))
+    _, g, e, kC = sums.split([r * r, r, c, c * r])
+    G_f = torch.fft.rfft(G)
     # rhs = beta + z g(z) and kC, zero-padded in one buffer: one transform for both
-    X = sums.new_empty(r + c * r, *sums.shape[1:-1], 2 * L)
+    X = sums.new_empty(r + c * r, *sums.shape[1:-1], 2 * L, dtype=torch.float64)
     X[:r, ..., 0] = beta
     X[:r, ..., 1:L] = g[..., : L - 1]
     X[r:, ..., :L] = kC
@@ -159,7 +162,8 @@ def _solve_adjoint(K_bar, G_f, T_f, kC_f, r, c, grad):
     Tb_f = torch.fft.rfft(_truncated(_sum(nKb_f * kC_f, 0), L))[:, None]  # flip(T_bar)
     lam_flipped = _truncated(_sum(Tb_f * G_f, 0), L)  # (s, Hb, 2L): lam_j at L - 1 - j
     nF_flipped = _coefficients(torch.fft.rfft(lam_flipped)[:, None] * T_f[None], L)  # (s,r,Hb,L)
-    torch.neg(nF_flipped[..., : L - 1].flip(-1).flatten(0, 1), out=h_bar[..., :-1])
+    h_bar[..., :-1] = nF_flipped[..., : L - 1].flip(-1).flatten(0, 1)
+    h_bar[..., :-1].neg_()  # after the copy: out= would not cast float64 to grad's float32
     h_bar[..., -1] = 0
     g_bar[..., :-1] = lam_flipped[..., : L - 1].flip(-1)
     g_bar[..., -1] = 0
@@ -171,10 +175,21 @@ class _FeedbackSolve(torch.autograd.Function):
     kernel, differentiated by its adjoint instead of through Newton's iteration, in blocks of
     channels (:func:`_solve`, :func:`_solve_adjoint`).
 
-    Inputs (float64): ``sums`` (r r + r + c + c r, H, L), the rows h (r, r), g (r), e (c),
-    kC (c, r) stacked as the one Vandermonde call returns them (so their gradient is one
-    tensor, not a concatenation), and beta (r, H). With G = (I + z H)^{-1}, rhs = beta + z g
-    and the correlation (a star b)_j = sum_{l>=j} a_l b_{l-j}:
+    Inputs: ``sums`` (r r + r + c + c r, H, L), the rows h (r, r), g (r), e (c), kC (c, r)
+    stacked as the one Vandermonde call returns them (so their gradient is one tensor, not a
+    concatenation), in the Vandermonde's precision; beta (r, H) float64. K comes out float64.
+
+    Precision: the forward runs in float64 (K's terms e and kC * T nearly cancel, see
+    :func:`dplr_kernel_feedback`); the sums are read into its float64 buffers by copies the
+    algebra makes anyway. The adjoint runs in the sums' precision, and its spectra are saved in
+    it: its output, the sums' gradient, goes on into the Vandermonde backward in that
+    precision, whose rounding is of the same order. Measured, float32 against float64
+    gradients on the same inputs at L = 4096, max over 4 seeds: dt and A 1e-3 - 2e-3 with
+    either adjoint on legt and lagt (the barely damped measures), P, B, C 2e-5 against 1e-5;
+    it saves ~12 % of the kernel's fwd+bwd (H = 256).
+
+    With G = (I + z H)^{-1}, rhs = beta + z g and the correlation
+    (a star b)_j = sum_{l>=j} a_l b_{l-j}:
         T_bar = -sum_c Kbar_c star kC_c,   lam = G^T star T_bar  (= rhs_bar),
         kC_bar = -Kbar star T,   F_bar = -lam star T,   h_bar_m = F_bar_{m+1},
         g_bar_m = lam_{m+1},   beta_bar = lam_0.
@@ -186,12 +201,15 @@ class _FeedbackSolve(torch.autograd.Function):
     @staticmethod
     def forward(ctx, sums, beta, r, c):  # type: ignore[override]
         H, L = sums.shape[1:]
-        K = sums.new_empty(c, H, L)
+        K = sums.new_empty(c, H, L, dtype=torch.float64)
         saved = []
+        G = _series_inverse(sums[: r * r].unflatten(0, (r, r)), L)
+        adjoint = torch.complex64 if sums.dtype == torch.float32 else torch.complex128
         for blk in _channel_blocks(H, L):
-            saved += _solve(sums[:, blk], beta[:, blk], r, c, K[:, blk])
+            spectra = _solve(sums[:, blk], G[:, :, blk], beta[:, blk], r, c, K[:, blk])
+            saved += [f.to(adjoint) for f in spectra]
         ctx.save_for_backward(*saved)
-        ctx.shape = (r, c)
+        ctx.shape, ctx.sums_dtype = (r, c), sums.dtype
         return K
 
     @staticmethod
@@ -200,18 +218,21 @@ class _FeedbackSolve(torch.autograd.Function):
         saved = ctx.saved_tensors
         r, c = ctx.shape
         H, L = K_bar.shape[1:]
-        grad = K_bar.new_empty(r * r + r + c + c * r, H, L)
+        grad = K_bar.new_empty(r * r + r + c + c * r, H, L, dtype=ctx.sums_dtype)
         beta_bar = K_bar.new_empty(r, H)
         for i, blk in enumerate(_channel_blocks(H, L)):
             G_f, T_f, kC_f = saved[3 * i : 3 * i + 3]
-            beta_bar[:, blk] = _solve_adjoint(K_bar[:, blk], G_f, T_f, kC_f, r, c, grad[:, blk])
+            K_bar_blk = K_bar[:, blk].to(ctx.sums_dtype)
+            beta_bar[:, blk] = _solve_adjoint(K_bar_blk, G_f, T_f, kC_f, r, c, grad[:, blk])
         return grad, beta_bar, None, None
 
 
 def _first_plus_z(first: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """The series first + z x(z) (mod z^L): x shifted by one step, ``first`` (x.shape[:-1])
-    as its coefficient 0. Forms F = I + z H and the right-hand side beta + z g."""
-    y = torch.nn.functional.pad(x[..., :-1], (1, 0))
+    """The series first + z x(z) (mod z^L) in float64: x shifted by one step, ``first``
+    (x.shape[:-1]) as its coefficient 0. Forms F = I + z H and the right-hand side beta + z g
+    (the kernel's x are its float32 Vandermonde sums: the shift is their conversion too)."""
+    y = x.new_empty(x.shape, dtype=torch.float64)
+    y[..., 1:] = x[..., :-1]
     y[..., 0] = first
     return y
 
@@ -272,10 +293,11 @@ def dplr_kernel_feedback(
     returned in the inputs' precision. Inputs are trusted (checked by the public function):
     dt (H,), A (H, N2), P (r, H, N2), B (H, N2), C (channels, H, N2).
 
-    Precision: only the Vandermonde sums (the O(N L) work) run in the inputs' precision; the
-    O(N) terms and the O(L log L) series algebra run in float64. The sums e and kC * T nearly
+    Precision: the Vandermonde sums (the O(N L) work) run in the inputs' precision; the O(N)
+    terms and the O(L log L) series algebra run in float64. The sums e and kC * T nearly
     cancel where the low-rank feedback damps barely damped diagonal modes (legt, fout), so
-    float32 there would lose up to three digits (measured: 1e-3 at L=4096 against 4e-6).
+    float32 there would lose up to three digits (measured: 1e-3 at L=4096 against 4e-6). The
+    algebra's adjoint runs in the inputs' precision (see :class:`_FeedbackSolve`).
     """
     work_real, work_complex = C.real.dtype, C.dtype
     dt, A, P, B, C = _promote(dt, A, P, B, C)
@@ -293,7 +315,7 @@ def dplr_kernel_feedback(
         (C[:, None] * D2P[None]).flatten(0, 1),
     ]
     weights, log_lt = torch.cat(rows).to(work_complex), fb["log_lt"].to(work_complex)
-    sums = vandermonde(weights, log_lt, L, backend=backend).to(torch.float64)
+    sums = vandermonde(weights, log_lt, L, backend=backend)
     K = _FeedbackSolve.apply(sums, fb["beta"].t(), r, c)
     return K.to(work_real)
 
