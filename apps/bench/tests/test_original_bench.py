@@ -47,6 +47,14 @@ def test_every_section_writes_rows_for_both_sides_and_a_summary(tmp_path):
     assert paired == {f"{k}@B={B}" for k in ("diag", "dplr-dense") for B in (1, 3)}
     # without pykeops the original runs its naive backend only, everywhere
     assert {r["backend"] for r in report["layers"] if r["impl"] == "original"} == {"naive", "-"}
+    # our dplr layer timed against our diag layer, interleaved: on our dplr row only
+    over = [(r["case"], r["round"]) for r in report["layers"] if "paired_over_diag" in r]
+    assert over == [("dplr@B=2,L=32", 0), ("dplr@B=2,L=32", 1)]
+    assert all(
+        r["paired_over_diag"] > 0 and r["pairs_over_diag"] >= 8
+        for r in report["layers"]
+        if "paired_over_diag" in r
+    )
     assert {r["backend"] for r in report["cauchy"] if r["impl"] == "original"} == {"naive"}
     assert {r["L"] for r in report["cauchy"]} == {16, 32}
     assert {(r["case"], r["impl"]) for r in report["epoch"]} == {
@@ -66,6 +74,11 @@ def test_every_section_writes_rows_for_both_sides_and_a_summary(tmp_path):
     summary = {(r["section"], r["case"]): r for r in report["summary"]}
     assert summary[("step", "diag@B=3")]["speedup"] > 0
     assert summary[("layers", "dplr@B=2,L=32")]["speedup"] > 0
+    dplr_over = [r["paired_over_diag"] for r in report["layers"] if "paired_over_diag" in r]
+    assert summary[("layers", "dplr@B=2,L=32")]["ours_over_our_diag"] == pytest.approx(
+        sum(dplr_over) / 2  # the median of two rounds
+    )
+    assert "ours_over_our_diag" not in summary[("layers", "diag@B=2,L=32")]
     assert summary[("trainstep", "diag@B=2,H=4,L=8")]["speedup"] > 0
     assert "speedup" not in summary[("step", "s4d@B=1")]  # ours only
     assert summary[("epoch", "npz-task")]["ours_s"] is None

@@ -15,7 +15,8 @@ figure to trust, and the median over rounds is the one reported. Sections (``--s
   moves more between two one-second timings than between two chunks a few ms apart.
 - ``layers``: S4Block dplr / diag and S4D forward+backward at (B, H, L); the original once per
   CPU backend in ``--original-backends`` (its ``keops`` and ``naive``), the best of them is the
-  one the ratio uses (the original's best CPU backend).
+  one the ratio uses (the original's best CPU backend). Then our dplr and diag layers
+  interleaved: ``ours_over_our_diag``, the median of their pairs' time ratios.
 - ``cauchy``: Cauchy forward+backward at each length, the original's pykeops (else its naive)
   against our ``torch`` backend (and our ``keops`` one where pykeops compiles).
 - ``trainstep``: one training step (forward, cross-entropy, backward, AdamW) of a 4-layer stack.
@@ -228,24 +229,29 @@ def section_step(layers: Layers, args: argparse.Namespace) -> list[dict[str, Any
     return rows
 
 
-def _fwd_bwd_seconds(model: nn.Module, B: int, H: int, L: int, min_time: float) -> float:
+def _fwd_bwd_call(model: nn.Module, B: int, H: int, L: int) -> Callable[[], None]:
     x = torch.randn(B, H, L, requires_grad=True)
 
     def run():
         _output(model(x)).sum().backward()
 
-    return time_fn(run, min_time)["min_s"]
+    return run
 
 
 def section_layers(layers: Layers, args: argparse.Namespace) -> list[dict[str, Any]]:
+    """Forward+backward seconds (best of ``--min-time``) of each side's layers. Ours also
+    carries ``paired_over_diag`` on its dplr row: our S4Block dplr against our diag layer, the
+    two calls interleaved (:func:`~s4_bench.common.paired_times`, at least 8 pairs) and the
+    median of the pairs' ratios (issue 16's target, <= 1.2, is that ratio)."""
     H, N, B, L = args.d_model, args.d_state, args.layer_batch, args.length
-    rows = []
+    rows, ours = [], {}
     for kind in ("dplr", "diag", "s4d"):
         # the original's S4D has no backend option (it is plain torch)
         sides = [("original", b) for b in (args.original_backends if kind != "s4d" else ["-"])]
         for impl, backend in [*sides, ("ours", "auto")]:
             torch.manual_seed(0)
             model = layers.build(impl, kind, H, N, backend=backend).train()
+            run = _fwd_bwd_call(model, B, H, L)
             rows.append(
                 {
                     "case": f"{kind}@B={B},L={L}",
@@ -254,9 +260,16 @@ def section_layers(layers: Layers, args: argparse.Namespace) -> list[dict[str, A
                     "kind": kind,
                     "B": B,
                     "L": L,
-                    "fwd_bwd_s": _fwd_bwd_seconds(model, B, H, L, args.min_time),
+                    "fwd_bwd_s": time_fn(run, args.min_time)["min_s"],
                 }
             )
+            if impl == "ours":
+                ours[kind], ours[f"{kind}_row"] = run, rows[-1]
+            else:
+                del model, run  # the original's activations: not held through the pairing
+    timing = paired_times({"diag": ours["diag"], "dplr": ours["dplr"]}, args.min_time, 8)
+    ours["dplr_row"]["paired_over_diag"] = timing["ratio_to_first"]["dplr"]
+    ours["dplr_row"]["pairs_over_diag"] = timing["rounds"]
     return rows
 
 
@@ -410,7 +423,8 @@ def summarise(report: dict[str, Any]) -> list[dict[str, Any]]:
     """Per (section, case): the median over rounds of ours (the ``torch`` backend for Cauchy)
     and of the original (its best backend in each round), and ``speedup`` = how many times
     faster ours is: the median over rounds of ``paired_speedup`` where the rows have it (step:
-    interleaved chunks), else original time / ours, or ours steps/s / original's."""
+    interleaved chunks), else original time / ours, or ours steps/s / original's; the layers'
+    dplr entry also has ``ours_over_our_diag``, the median over rounds of ``paired_over_diag``."""
     out = []
     for section in SECTIONS:
         metric = _METRIC[section]
@@ -424,9 +438,12 @@ def summarise(report: dict[str, Any]) -> list[dict[str, Any]]:
             value = row[metric]
             rounds[row["round"]] = best(rounds.get(row["round"], value), value)
         paired: dict[str, list[float]] = {}
+        over_diag: dict[str, list[float]] = {}
         for row in report.get(section, []):
             if "paired_speedup" in row:
                 paired.setdefault(row["case"], []).append(row["paired_speedup"])
+            if "paired_over_diag" in row:
+                over_diag.setdefault(row["case"], []).append(row["paired_over_diag"])
         for case, sides in per_case.items():
             ours = statistics.median(sides["ours"].values()) if "ours" in sides else None
             orig = statistics.median(sides["original"].values()) if "original" in sides else None
@@ -437,6 +454,8 @@ def summarise(report: dict[str, Any]) -> list[dict[str, Any]]:
                 entry["speedup"] = statistics.median(paired[case])
             elif ours and orig:
                 entry["speedup"] = ours / orig if rate else orig / ours
+            if case in over_diag:  # layers: our dplr / our diag, paired, median over rounds
+                entry["ours_over_our_diag"] = statistics.median(over_diag[case])
             out.append(entry)
     return out
 
@@ -537,6 +556,7 @@ def main(argv: list[str] | None = None) -> int:
         "ours_steps_per_s",
         "original_steps_per_s",
         "speedup",
+        "ours_over_our_diag",
     ]
     print_table(
         f"s4-bench original: ours against the original, median of {args.rounds} round(s) "
