@@ -127,39 +127,6 @@ def test_summary_prefers_the_median_of_paired_ratios_to_the_ratio_of_medians():
     assert row["ours_steps_per_s"] == 250.0 and row["original_steps_per_s"] == 125.0
 
 
-def test_the_originals_gpu_reductions_run_on_the_cpu_backend(monkeypatch):
-    monkeypatch.setattr(original.torch.cuda, "is_available", lambda: False)
-    s4, s4d = original.load_original(FAKE)
-    s4.Genred.backends_called.clear()
-    assert s4.keops_reduction(backend="GPU") == "CPU"
-    assert s4.Genred.backends_called == ["CPU"]
-    # s4d.py's `from src.models.nn import DropoutNd` was served from s4.py
-    assert sys.modules["src.models.nn"].DropoutNd is s4.DropoutNd
-    assert s4d.S4D is not None
-
-
-def test_the_dplr_layer_gets_its_cauchy_backend_attribute():
-    s4, s4d = original.load_original(FAKE)
-    layer = original.Layers(s4, s4d).build("original", "dplr", 4, 4, backend="naive")
-    assert layer.layer.kernel.kernel == "naive"
-
-
-def test_a_folder_without_the_original_is_a_clear_error(tmp_path):
-    (tmp_path / "s4.py").write_text("")
-    with pytest.raises(SystemExit, match="expected a folder with the original's standalone"):
-        original.load_original(tmp_path)
-    (tmp_path / "s4d.py").write_text("")
-    with pytest.raises(SystemExit, match="lacks S4Block, DropoutNd, cauchy_naive"):
-        original.load_original(tmp_path)
-
-
-def test_a_missing_dependency_of_the_original_is_named(tmp_path):
-    (tmp_path / "s4.py").write_text("import a_package_nobody_has\n")
-    (tmp_path / "s4d.py").write_text("")
-    with pytest.raises(SystemExit, match="needs a_package_nobody_has"):
-        original.load_original(tmp_path)
-
-
 @pytest.mark.parametrize(
     "argv, message",
     [

@@ -28,21 +28,14 @@ figure to trust, and the median over rounds is the one reported. Sections (``--s
 ``trainstep`` and ``epoch`` run both layers in one frame (encoder, prenorm LayerNorm, layer,
 residual; mean pool, decoder), so only the layer differs.
 
-Two adapters make the original run on a CPU machine, both outside its file: its pykeops calls
-pass ``backend='GPU'``, which fails without CUDA, so ``Genred`` calls are sent to keops' CPU
-backend there; and its DPLR kernel reads a ``kernel`` attribute (its Cauchy backend) that its
-constructor does not set, so the suite sets it. ``s4d.py`` imports ``DropoutNd`` from the full
-repository's ``src.models.nn``; where that is absent the suite provides it from ``s4.py``.
+Loading the original (and its two CPU adapters) and building either side's layers:
+:mod:`s4_bench.original_layers`.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
-import logging
 import statistics
-import sys
-import types
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -53,136 +46,11 @@ import torch
 from torch import nn
 
 from s4_bench.common import metadata, paired_times, print_table, time_fn, write_report
+from s4_bench.original_layers import N_CLASSES, Frame, Layers, _output, load_original
 
 SECTIONS = ("step", "layers", "cauchy", "trainstep", "epoch")
 # matched on (section, case); "> 1 is faster" for steps/s, "< 1 is faster" for seconds
 COMPARE = {"summary": (("section", "case"), {"ours_steps_per_s": "rate", "ours_s": "time"})}
-N_CLASSES = 10
-
-
-# ---------------------------------------------------------------------------------------------
-# loading the original
-
-
-def _import_file(name: str, path: Path) -> types.ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    sys.modules[name] = module
-    try:
-        spec.loader.exec_module(module)  # type: ignore[union-attr]
-    except ImportError as err:
-        del sys.modules[name]
-        raise SystemExit(
-            f"s4-bench original: {path} needs {err.name or err} (pip install it; the original's "
-            "s4.py imports einops and pytorch_lightning)"
-        ) from None
-    return module
-
-
-def _provide_dropout_nd(s4: types.ModuleType) -> None:
-    """s4d.py does ``from src.models.nn import DropoutNd`` (the full repository's module)."""
-    try:
-        importlib.import_module("src.models.nn")
-        return
-    except ImportError:
-        pass
-    for name in ("src", "src.models", "src.models.nn"):
-        sys.modules.setdefault(name, types.ModuleType(name))
-    sys.modules["src.models.nn"].DropoutNd = s4.DropoutNd  # type: ignore[attr-defined]
-
-
-def _keops_on_cpu(s4: types.ModuleType) -> None:
-    """The original's keops reductions hard-code backend='GPU': send them to the CPU backend."""
-    genred = getattr(s4, "Genred", None)
-    if genred is None or torch.cuda.is_available():
-        return
-
-    class CPUGenred(genred):
-        def __call__(self, *args, **kwargs):
-            kwargs["backend"] = "CPU"
-            return super().__call__(*args, **kwargs)
-
-    s4.Genred = CPUGenred
-
-
-def _check_names(module: types.ModuleType, names: tuple[str, ...]) -> None:
-    absent = [n for n in names if not hasattr(module, n)]
-    if absent:
-        raise SystemExit(
-            f"s4-bench original: {module.__file__} lacks {', '.join(absent)}: expected the "
-            "standalone layers of state-spaces/s4 (models/s4/)"
-        )
-
-
-def load_original(folder: str | Path) -> tuple[types.ModuleType, types.ModuleType]:
-    """(s4, s4d) modules of the original from ``folder`` (its ``models/s4/``)."""
-    folder = Path(folder)
-    missing = [name for name in ("s4.py", "s4d.py") if not (folder / name).is_file()]
-    if missing:
-        raise SystemExit(
-            "s4-bench original: --original-dir: expected a folder with the original's standalone "
-            f"s4.py and s4d.py (state-spaces/s4 models/s4/), {folder} lacks {', '.join(missing)}"
-        )
-    logging.disable(logging.WARNING)  # its import logs which kernels it found, each time
-    try:
-        s4 = _import_file("s4_original", folder / "s4.py")
-        _check_names(s4, ("S4Block", "DropoutNd", "cauchy_naive"))
-        _provide_dropout_nd(s4)
-        s4d = _import_file("s4d_original", folder / "s4d.py")
-        _check_names(s4d, ("S4D",))
-    finally:
-        logging.disable(logging.NOTSET)
-    _keops_on_cpu(s4)
-    return s4, s4d
-
-
-# ---------------------------------------------------------------------------------------------
-# the layers of either side
-
-
-class Layers:
-    """Builds the same layer from the original's modules or ours."""
-
-    def __init__(self, s4: types.ModuleType, s4d: types.ModuleType) -> None:
-        self.s4, self.s4d = s4, s4d
-
-    def build(self, impl: str, kind: str, H: int, N: int, backend: str = "keops") -> nn.Module:
-        """impl "original" or "ours"; kind "dplr", "diag" or "s4d"."""
-        if impl == "ours":
-            import s4_layers
-
-            if kind == "s4d":
-                return s4_layers.S4D(H, d_state=N)
-            return s4_layers.S4Block(H, mode=kind, d_state=N)
-        if kind == "s4d":
-            return self.s4d.S4D(H, d_state=N)
-        if kind == "diag":
-            return self.s4.S4Block(H, mode="diag", d_state=N, transposed=True, backend=backend)
-        layer = self.s4.S4Block(H, mode="nplr", d_state=N, transposed=True)
-        layer.layer.kernel.kernel = backend  # read by its Cauchy dispatch, never set
-        return layer
-
-
-def _output(y: Any) -> torch.Tensor:
-    return y[0] if isinstance(y, tuple) else y
-
-
-class Frame(nn.Module):
-    """encoder -> n_layers x (prenorm LayerNorm, layer, + residual) -> mean over L -> decoder,
-    around either side's layer: (B, L, d_input) -> (B, d_output)."""
-
-    def __init__(self, layer: Callable[[], nn.Module], d_input: int, H: int, n_layers: int = 4):
-        super().__init__()
-        self.encoder = nn.Linear(d_input, H)
-        self.layers = nn.ModuleList([layer() for _ in range(n_layers)])
-        self.norms = nn.ModuleList([nn.LayerNorm(H) for _ in range(n_layers)])
-        self.decoder = nn.Linear(H, N_CLASSES)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.encoder(x).transpose(-1, -2)  # (B, H, L)
-        for layer, norm in zip(self.layers, self.norms):
-            x = x + _output(layer(norm(x.transpose(-1, -2)).transpose(-1, -2)))
-        return self.decoder(x.mean(-1))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -244,7 +112,7 @@ def section_layers(layers: Layers, args: argparse.Namespace) -> list[dict[str, A
     two calls interleaved (:func:`~s4_bench.common.paired_times`, at least 8 pairs) and the
     median of the pairs' ratios (issue 16's target, <= 1.2, is that ratio)."""
     H, N, B, L = args.d_model, args.d_state, args.layer_batch, args.length
-    rows, ours = [], {}
+    rows, our_runs, our_rows = [], {}, {}
     for kind in ("dplr", "diag", "s4d"):
         # the original's S4D has no backend option (it is plain torch)
         sides = [("original", b) for b in (args.original_backends if kind != "s4d" else ["-"])]
@@ -263,13 +131,11 @@ def section_layers(layers: Layers, args: argparse.Namespace) -> list[dict[str, A
                     "fwd_bwd_s": time_fn(run, args.min_time)["min_s"],
                 }
             )
-            if impl == "ours":
-                ours[kind], ours[f"{kind}_row"] = run, rows[-1]
-            else:
-                del model, run  # the original's activations: not held through the pairing
-    timing = paired_times({"diag": ours["diag"], "dplr": ours["dplr"]}, args.min_time, 8)
-    ours["dplr_row"]["paired_over_diag"] = timing["ratio_to_first"]["dplr"]
-    ours["dplr_row"]["pairs_over_diag"] = timing["rounds"]
+            if impl == "ours":  # kept for the pairing below (the original's are let go)
+                our_runs[kind], our_rows[kind] = run, rows[-1]
+    timing = paired_times({"diag": our_runs["diag"], "dplr": our_runs["dplr"]}, args.min_time, 8)
+    our_rows["dplr"]["paired_over_diag"] = timing["ratio_to_first"]["dplr"]
+    our_rows["dplr"]["pairs_over_diag"] = timing["rounds"]
     return rows
 
 

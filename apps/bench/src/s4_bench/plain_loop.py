@@ -236,7 +236,8 @@ def original_epoch(original_dir: str, overrides: list[str]) -> Callable[[], None
     import numpy as np
     import torch
 
-    from s4_bench.original import Frame, Layers, _epoch_runner, load_original
+    from s4_bench.original import _epoch_runner
+    from s4_bench.original_layers import Frame, Layers, load_original
     from s4_train import compose_config
 
     cfg = compose_config(overrides)

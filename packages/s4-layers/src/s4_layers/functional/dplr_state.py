@@ -162,8 +162,7 @@ def _solve_adjoint(K_bar, G_f, T_f, kC_f, r, c, grad):
     Tb_f = torch.fft.rfft(_truncated(_sum(nKb_f * kC_f, 0), L))[:, None]  # flip(T_bar)
     lam_flipped = _truncated(_sum(Tb_f * G_f, 0), L)  # (s, Hb, 2L): lam_j at L - 1 - j
     nF_flipped = _coefficients(torch.fft.rfft(lam_flipped)[:, None] * T_f[None], L)  # (s,r,Hb,L)
-    h_bar[..., :-1] = nF_flipped[..., : L - 1].flip(-1).flatten(0, 1)
-    h_bar[..., :-1].neg_()  # after the copy: out= would not cast float64 to grad's float32
+    torch.neg(nF_flipped[..., : L - 1].flip(-1).flatten(0, 1), out=h_bar[..., :-1])
     h_bar[..., -1] = 0
     g_bar[..., :-1] = lam_flipped[..., : L - 1].flip(-1)
     g_bar[..., -1] = 0
