@@ -3,7 +3,6 @@ layers): every section's rows, the summary, the adapters and the errors. The rea
 not part of this project; its figures come from a run with a user's checkout (docs/benchmarks)."""
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
@@ -20,13 +19,8 @@ TINY = [
 
 
 @pytest.fixture(autouse=True)
-def _clean_modules():
-    """load_original registers the original's modules (and src.models.nn) in sys.modules."""
-    before = set(sys.modules)
-    yield
-    for name in set(sys.modules) - before:
-        if name.split(".")[0] in {"s4_original", "s4d_original", "src"}:
-            del sys.modules[name]
+def _clean_modules(clean_original_modules):
+    """Every test here loads the original (conftest's clean_original_modules)."""
 
 
 def test_every_section_writes_rows_for_both_sides_and_a_summary(tmp_path):

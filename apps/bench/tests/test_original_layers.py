@@ -12,13 +12,8 @@ FAKE = Path(__file__).parent / "fake_original"
 
 
 @pytest.fixture(autouse=True)
-def _clean_modules():
-    """load_original registers the original's modules (and src.models.nn) in sys.modules."""
-    before = set(sys.modules)
-    yield
-    for name in set(sys.modules) - before:
-        if name.split(".")[0] in {"s4_original", "s4d_original", "src"}:
-            del sys.modules[name]
+def _clean_modules(clean_original_modules):
+    """Every test here loads the original (conftest's clean_original_modules)."""
 
 
 def test_the_originals_gpu_reductions_run_on_the_cpu_backend(monkeypatch):
